@@ -1,0 +1,452 @@
+//! The experiment file (TOML): one struct per section, every key with a default, validation that
+//! names the key at fault. `--set key=value` overrides are applied to the TOML tree before parsing,
+//! so an override is checked exactly like a key in the file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::EbtError;
+
+/// One experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExperimentConfig {
+    pub model: ModelSection,
+    pub data: DataSection,
+    pub train: TrainSection,
+    pub search: SearchSection,
+    pub prune: PruneSection,
+    pub ticket: TicketSection,
+    pub retrain: RetrainSection,
+}
+
+/// Model family and size. Fields a family does not use are ignored by it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSection {
+    /// vit | swin | gpt2 | roberta
+    pub arch: String,
+    /// Width of the residual stream (Swin: width of the first stage, `embed_dim`).
+    pub hidden_size: usize,
+    /// Number of blocks (ignored by Swin, which uses `depths`).
+    pub num_layers: usize,
+    /// Heads per block (Swin: heads of the first stage; doubled at each later stage, as in Swin-T).
+    pub num_heads: usize,
+    /// FFN width (Swin: `mlp_ratio * dim` per stage, from `mlp_ratio`).
+    pub intermediate_size: usize,
+    /// ViT / Swin: side of a square patch in pixels.
+    pub patch_size: usize,
+    /// Swin: blocks per stage.
+    pub depths: Vec<usize>,
+    /// Swin: side of the attention window in patches.
+    pub window_size: usize,
+    /// Swin: FFN width as a multiple of the stage width.
+    pub mlp_ratio: f64,
+    /// Dropout on hidden states (HF `hidden_dropout_prob` / `resid_pdrop`).
+    pub dropout: f64,
+    /// Dropout on attention probabilities.
+    pub attention_dropout: f64,
+    /// Std of the normal init of weights (HF `initializer_range`).
+    pub initializer_range: f64,
+    /// gelu | gelu_new | relu
+    pub hidden_act: String,
+}
+
+impl Default for ModelSection {
+    fn default() -> Self {
+        Self {
+            arch: "vit".into(),
+            hidden_size: 64,
+            num_layers: 4,
+            num_heads: 4,
+            intermediate_size: 128,
+            patch_size: 2,
+            depths: vec![2, 2],
+            window_size: 4,
+            mlp_ratio: 2.0,
+            dropout: 0.0,
+            attention_dropout: 0.0,
+            initializer_range: 0.02,
+            hidden_act: "gelu".into(),
+        }
+    }
+}
+
+/// Where the examples come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataSection {
+    /// digits | langid
+    pub source: String,
+    /// File or directory for file-based sources.
+    pub path: Option<PathBuf>,
+    /// Fraction of each class held out for evaluation (stratified, seeded).
+    pub test_fraction: f64,
+    /// Text: tokens per example after truncation (including the start token).
+    pub max_length: usize,
+    /// langid: languages to tell apart (subset of english, french, german, spanish, italian, portuguese).
+    pub languages: Vec<String>,
+    /// Cap on examples per class (0 = all); keeps text runs short on 2 cores.
+    pub max_per_class: usize,
+}
+
+impl Default for DataSection {
+    fn default() -> Self {
+        Self {
+            source: "digits".into(),
+            path: None,
+            test_fraction: 0.2,
+            max_length: 32,
+            languages: vec![
+                "english".into(),
+                "french".into(),
+                "german".into(),
+                "spanish".into(),
+                "italian".into(),
+                "portuguese".into(),
+            ],
+            max_per_class: 0,
+        }
+    }
+}
+
+/// Optimisation of the dense model (and, with the same values, of the retrained ticket).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainSection {
+    /// Full training length of the dense baseline.
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Peak learning rate (AdamW).
+    pub lr: f64,
+    /// Decoupled weight decay, applied to weight matrices only (not biases, norms, embeddings' positions).
+    pub weight_decay: f64,
+    /// Fraction of all steps spent in linear warmup.
+    pub warmup_fraction: f64,
+    /// cosine | linear | constant decay after warmup
+    pub schedule: String,
+    /// Global gradient-norm clip (0 = off).
+    pub grad_clip: f64,
+    pub seed: u64,
+    /// Worker threads for the numeric kernels (0 = candle's default, the physical cores).
+    pub threads: usize,
+}
+
+impl Default for TrainSection {
+    fn default() -> Self {
+        Self {
+            epochs: 12,
+            batch_size: 64,
+            lr: 1e-3,
+            weight_decay: 0.05,
+            warmup_fraction: 0.1,
+            schedule: "cosine".into(),
+            grad_clip: 1.0,
+            seed: 42,
+            threads: 0,
+        }
+    }
+}
+
+/// The early-bird search.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchSection {
+    /// Pruning ratios tracked side by side.
+    pub ratios: Vec<f64>,
+    /// FIFO length of the early-bird criterion.
+    pub window: usize,
+    /// Threshold on the distance; default 0.1 for vision, 0.01 for text.
+    pub epsilon: Option<f64>,
+    /// Which distance the criterion reads: hamming (the paper's) | pruned (normalised by the
+    /// pruned count, |A Δ B| / 2k).
+    pub distance: String,
+    /// Give up after this many search epochs (default: train.epochs).
+    pub max_epochs: Option<usize>,
+    /// Also take a mask every N optimiser steps (0 = at epoch ends only).
+    pub every_steps: usize,
+    /// false: observe masks only (Early-Bird); true: apply the current mask while searching.
+    pub apply: bool,
+}
+
+impl Default for SearchSection {
+    fn default() -> Self {
+        Self {
+            ratios: vec![0.1, 0.3, 0.5],
+            window: 5,
+            epsilon: None,
+            distance: "hamming".into(),
+            max_epochs: None,
+            every_steps: 0,
+            apply: false,
+        }
+    }
+}
+
+/// What a mask selects.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PruneSection {
+    /// unstructured | structured
+    pub kind: String,
+    /// global | layer
+    pub scope: String,
+}
+
+impl Default for PruneSection {
+    fn default() -> Self {
+        Self {
+            kind: "structured".into(),
+            scope: "global".into(),
+        }
+    }
+}
+
+/// Which ticket to take when no one is asked (headless).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TicketSection {
+    /// Must be one of `search.ratios`.
+    pub ratio: f64,
+}
+
+impl Default for TicketSection {
+    fn default() -> Self {
+        Self { ratio: 0.3 }
+    }
+}
+
+/// Training the pruned model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrainSection {
+    /// continue (from the ticket's weights) | reinit (fresh init, same hyper-parameters)
+    pub mode: String,
+    /// Default: train.epochs.
+    pub epochs: Option<usize>,
+    /// Also retrain a random mask of the ticket's ratio as a control.
+    pub random_control: bool,
+}
+
+impl Default for RetrainSection {
+    fn default() -> Self {
+        Self {
+            mode: "continue".into(),
+            epochs: None,
+            random_control: true,
+        }
+    }
+}
+
+impl ExperimentConfig {
+    /// Reads a TOML file and applies `key=value` overrides (value in TOML syntax; a bare word is a string).
+    pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Self, EbtError> {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| EbtError::config(format!("cannot read config {}: {e}", p.display())))?,
+            None => DEFAULT_CONFIG.to_string(),
+        };
+        let origin = path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the embedded default config".into());
+        Self::from_toml_str(&text, overrides, &origin)
+    }
+
+    pub fn from_toml_str(text: &str, overrides: &[String], origin: &str) -> Result<Self, EbtError> {
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| EbtError::config(format!("{origin}: {}", one_line(&e.to_string()))))?;
+        for o in overrides {
+            apply_override(&mut table, o)?;
+        }
+        let cfg: ExperimentConfig = toml::Value::Table(table)
+            .try_into()
+            .map_err(|e: toml::de::Error| EbtError::config(format!("{origin}: {}", one_line(&e.to_string()))))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The resolved config, as written to the run directory.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+
+    pub fn is_text(&self) -> bool {
+        matches!(self.model.arch.as_str(), "gpt2" | "roberta")
+    }
+
+    /// ε: the configured one, else 0.1 for vision and 0.01 for text (the paper's thresholds).
+    pub fn epsilon(&self) -> f64 {
+        self.search
+            .epsilon
+            .unwrap_or(if self.is_text() { 0.01 } else { 0.1 })
+    }
+
+    pub fn max_search_epochs(&self) -> usize {
+        self.search.max_epochs.unwrap_or(self.train.epochs)
+    }
+
+    pub fn retrain_epochs(&self) -> usize {
+        self.retrain.epochs.unwrap_or(self.train.epochs)
+    }
+
+    /// Checks every key a run depends on; the message names the key and the bad value.
+    pub fn validate(&self) -> Result<(), EbtError> {
+        let bad = |key: &str, msg: String| Err(EbtError::config(format!("{key}: {msg}")));
+        let m = &self.model;
+        if !["vit", "swin", "gpt2", "roberta"].contains(&m.arch.as_str()) {
+            return bad("model.arch", format!("unknown architecture {:?} (expected vit, swin, gpt2 or roberta)", m.arch));
+        }
+        if m.hidden_size == 0 || m.num_heads == 0 || m.hidden_size % m.num_heads != 0 {
+            return bad(
+                "model.hidden_size",
+                format!("{} must be a positive multiple of model.num_heads = {}", m.hidden_size, m.num_heads),
+            );
+        }
+        if m.arch != "swin" && m.num_layers == 0 {
+            return bad("model.num_layers", "must be at least 1".into());
+        }
+        if m.arch == "swin" && (m.depths.is_empty() || m.depths.contains(&0)) {
+            return bad("model.depths", format!("{:?}: every stage needs at least one block", m.depths));
+        }
+        if m.intermediate_size == 0 {
+            return bad("model.intermediate_size", "must be at least 1".into());
+        }
+        if m.patch_size == 0 {
+            return bad("model.patch_size", "must be at least 1".into());
+        }
+        for (k, v) in [("model.dropout", m.dropout), ("model.attention_dropout", m.attention_dropout)] {
+            if !(0.0..1.0).contains(&v) {
+                return bad(k, format!("{v} is not in [0, 1)"));
+            }
+        }
+        if !(m.initializer_range > 0.0) {
+            return bad("model.initializer_range", format!("{} must be positive", m.initializer_range));
+        }
+        if !["gelu", "gelu_new", "relu"].contains(&m.hidden_act.as_str()) {
+            return bad("model.hidden_act", format!("{:?} (expected gelu, gelu_new or relu)", m.hidden_act));
+        }
+        let d = &self.data;
+        if !["digits", "langid"].contains(&d.source.as_str()) {
+            return bad("data.source", format!("unknown source {:?} (expected digits or langid)", d.source));
+        }
+        let vision_data = d.source == "digits";
+        if vision_data == self.is_text() {
+            return bad(
+                "data.source",
+                format!("{:?} does not fit model.arch = {:?} (vision models need images, text models text)", d.source, m.arch),
+            );
+        }
+        if !(d.test_fraction > 0.0 && d.test_fraction < 1.0) {
+            return bad("data.test_fraction", format!("{} is not in (0, 1)", d.test_fraction));
+        }
+        if d.max_length < 2 {
+            return bad("data.max_length", format!("{} must be at least 2", d.max_length));
+        }
+        let t = &self.train;
+        if t.epochs == 0 {
+            return bad("train.epochs", "must be at least 1".into());
+        }
+        if t.batch_size == 0 {
+            return bad("train.batch_size", "must be at least 1".into());
+        }
+        if !(t.lr > 0.0 && t.lr.is_finite()) {
+            return bad("train.lr", format!("{} must be a positive number", t.lr));
+        }
+        if t.weight_decay < 0.0 {
+            return bad("train.weight_decay", format!("{} must not be negative", t.weight_decay));
+        }
+        if !(0.0..1.0).contains(&t.warmup_fraction) {
+            return bad("train.warmup_fraction", format!("{} is not in [0, 1)", t.warmup_fraction));
+        }
+        if !["cosine", "linear", "constant"].contains(&t.schedule.as_str()) {
+            return bad("train.schedule", format!("{:?} (expected cosine, linear or constant)", t.schedule));
+        }
+        if t.grad_clip < 0.0 {
+            return bad("train.grad_clip", format!("{} must not be negative", t.grad_clip));
+        }
+        let s = &self.search;
+        if s.ratios.is_empty() {
+            return bad("search.ratios", "needs at least one ratio".into());
+        }
+        for &r in &s.ratios {
+            if !(r > 0.0 && r < 1.0) {
+                return bad("search.ratios", format!("{r} is not in (0, 1)"));
+            }
+        }
+        if s.window < 2 {
+            return bad("search.window", format!("{} must be at least 2", s.window));
+        }
+        if let Some(e) = s.epsilon {
+            if !(e > 0.0 && e <= 1.0) {
+                return bad("search.epsilon", format!("{e} is not in (0, 1]"));
+            }
+        }
+        if !["hamming", "pruned"].contains(&s.distance.as_str()) {
+            return bad("search.distance", format!("{:?} (expected hamming or pruned)", s.distance));
+        }
+        if s.max_epochs == Some(0) {
+            return bad("search.max_epochs", "must be at least 1".into());
+        }
+        if let Some(me) = s.max_epochs {
+            if me > t.epochs {
+                return bad("search.max_epochs", format!("{me} exceeds train.epochs = {}", t.epochs));
+            }
+        }
+        if !["unstructured", "structured"].contains(&self.prune.kind.as_str()) {
+            return bad("prune.kind", format!("{:?} (expected unstructured or structured)", self.prune.kind));
+        }
+        if !["global", "layer"].contains(&self.prune.scope.as_str()) {
+            return bad("prune.scope", format!("{:?} (expected global or layer)", self.prune.scope));
+        }
+        if !s.ratios.iter().any(|&r| (r - self.ticket.ratio).abs() < 1e-9) {
+            return bad(
+                "ticket.ratio",
+                format!("{} is not one of search.ratios = {:?}", self.ticket.ratio, s.ratios),
+            );
+        }
+        if !["continue", "reinit"].contains(&self.retrain.mode.as_str()) {
+            return bad("retrain.mode", format!("{:?} (expected continue or reinit)", self.retrain.mode));
+        }
+        if self.retrain.epochs == Some(0) {
+            return bad("retrain.epochs", "must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `a.b.c=value`: value parsed as TOML; if that fails, taken as a bare string.
+fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), EbtError> {
+    let (key, raw) = spec
+        .split_once('=')
+        .ok_or_else(|| EbtError::config(format!("--set {spec:?}: expected key=value")))?;
+    let key = key.trim();
+    if key.is_empty() || key.split('.').any(|p| p.is_empty()) {
+        return Err(EbtError::config(format!("--set {spec:?}: bad key {key:?}")));
+    }
+    let raw = raw.trim();
+    let value = match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(raw.to_string())),
+        Err(_) => toml::Value::String(raw.to_string()),
+    };
+    let parts: Vec<&str> = key.split('.').collect();
+    let mut cur = table;
+    for p in &parts[..parts.len() - 1] {
+        let entry = cur
+            .entry(p.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cur = entry
+            .as_table_mut()
+            .ok_or_else(|| EbtError::config(format!("--set {key}: {p} is not a section")))?;
+    }
+    cur.insert(parts[parts.len() - 1].to_string(), value);
+    Ok(())
+}
+
+/// The embedded default experiment (`configs/digits-vit.toml`).
+pub const DEFAULT_CONFIG: &str = include_str!("../configs/digits-vit.toml");

@@ -1,0 +1,3 @@
+//! Mask selection, distances, the early-bird criterion and surgery.
+
+pub mod surgery;
