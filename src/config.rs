@@ -164,8 +164,6 @@ pub struct SearchSection {
     pub distance: String,
     /// Give up after this many search epochs (default: train.epochs).
     pub max_epochs: Option<usize>,
-    /// Also take a mask every N optimiser steps (0 = at epoch ends only).
-    pub every_steps: usize,
     /// false: observe masks only (Early-Bird); true: apply the current mask while searching.
     pub apply: bool,
 }
@@ -178,7 +176,6 @@ impl Default for SearchSection {
             epsilon: None,
             distance: "hamming".into(),
             max_epochs: None,
-            every_steps: 0,
             apply: false,
         }
     }
@@ -450,3 +447,68 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), EbtError> {
 
 /// The embedded default experiment (`configs/digits-vit.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../configs/digits-vit.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(overrides: &[&str]) -> Result<ExperimentConfig, EbtError> {
+        let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        ExperimentConfig::load(None, &o)
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.model.arch, "vit");
+        assert_eq!(c.data.source, "digits");
+        assert_eq!(c.epsilon(), 0.1);
+    }
+
+    #[test]
+    fn overrides_take_toml_values_and_bare_strings() {
+        let c = load(&["search.ratios=[0.1,0.3]", "train.epochs=3", "prune.kind=unstructured", "ticket.ratio=0.1"]).unwrap();
+        assert_eq!(c.search.ratios, vec![0.1, 0.3]);
+        assert_eq!(c.train.epochs, 3);
+        assert_eq!(c.prune.kind, "unstructured");
+        let c = load(&["data.path=\"x.csv\""]).unwrap();
+        assert_eq!(c.data.path.as_deref(), Some(Path::new("x.csv")));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (o, key) in [
+            ("model.arch=lstm", "model.arch"),
+            ("search.ratios=[1.5]", "search.ratios"),
+            ("ticket.ratio=0.2", "ticket.ratio"),
+            ("train.epochs=0", "train.epochs"),
+            ("prune.scope=row", "prune.scope"),
+            ("data.source=langid", "data.source"),
+            ("train.lr=-1", "train.lr"),
+            ("noequals", "key=value"),
+        ] {
+            let e = load(&[o]).unwrap_err().to_string();
+            assert!(e.contains(key), "{o}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        let e = load(&["train.epoch=3"]).unwrap_err().to_string();
+        assert!(e.contains("epoch"), "{e}");
+    }
+
+    #[test]
+    fn text_models_default_to_the_text_threshold() {
+        let c = load(&["model.arch=gpt2", "data.source=langid", "search.epsilon=0.01"]).unwrap();
+        assert_eq!(c.epsilon(), 0.01);
+        let mut c2 = c.clone();
+        c2.search.epsilon = None;
+        assert_eq!(c2.epsilon(), 0.01);
+    }
+
+    #[test]
+    fn shipped_configs_parse() {
+        for f in ["digits-vit", "digits-swin", "langid-gpt2", "langid-roberta"] {
+            let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("configs/{f}.toml"));
+            ExperimentConfig::load(Some(&p), &[]).unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
+    }
+}
