@@ -47,6 +47,10 @@ impl RunDir {
     pub fn distances(&self, ratio: f64) -> PathBuf {
         self.root.join(distances_file_name(ratio))
     }
+    /// The same matrix normalised by the pruned count (|A Δ B| / 2k).
+    pub fn pruned_distances(&self, ratio: f64) -> PathBuf {
+        self.root.join(format!("distances_pruned_p{}.csv", format_ratio(ratio)))
+    }
     pub fn ticket(&self) -> PathBuf {
         self.root.join("ticket.json")
     }

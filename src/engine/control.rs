@@ -34,7 +34,9 @@ impl<'a> Control<'a> {
     pub fn poll(&mut self) -> Result<(), EbtError> {
         loop {
             match self.rx.try_recv() {
-                Ok(cmd) => self.handle(cmd, false)?,
+                Ok(cmd) => {
+                    self.handle(cmd, false)?;
+                }
                 Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
             }
         }

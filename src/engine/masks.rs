@@ -63,11 +63,7 @@ impl MaskMaker {
 
     /// One magnitude mask per ratio of the current weights.
     pub fn masks(&self, weights: &BTreeMap<String, Tensor>) -> Result<Vec<(f64, Mask)>, EbtError> {
-        let scores = if self.structured {
-            score::structured_scores(&self.structure, weights)?
-        } else {
-            score::unstructured_scores(&self.layout, weights)?
-        };
+        let scores = score::magnitude_scores(&self.layout, &self.structure, weights)?;
         self.ratios
             .iter()
             .map(|&r| Ok((r, select::select(&self.layout, &scores, r, self.scope, self.min_keep())?)))
@@ -81,7 +77,14 @@ impl MaskMaker {
 
     /// Element masks that keep a mask's zeros fixed during training.
     pub fn element_masks(&self, mask: &Mask, weights: &BTreeMap<String, Tensor>) -> Result<BTreeMap<String, Tensor>, EbtError> {
-        Ok(apply::element_masks(mask, &self.layout, &self.structure, weights)?)
+        let device = weights.values().next().map(|t| t.device().clone()).unwrap_or(candle_core::Device::Cpu);
+        Ok(apply::element_masks(
+            mask,
+            &self.layout,
+            &self.structure,
+            |n| weights.get(n).map(|t| t.dims().to_vec()),
+            &device,
+        )?)
     }
 
     /// The model of `mask`: (config, tensors, fixed masks). Structured: the smaller config and its

@@ -23,6 +23,7 @@ use crate::config::ExperimentConfig;
 use crate::data::{self, Dataset};
 use crate::error::EbtError;
 use crate::models::{ArchConfig, Classifier, DropoutRng, ParamStore};
+use crate::prune::distance::DistanceKind;
 use crate::prune::tracker::SearchTracker;
 use crate::report::{self, Summary};
 use crate::run_dir::{write_atomic, RunDir};
@@ -222,9 +223,10 @@ pub fn run(
         num_layers: arch.structure().num_layers,
         run_dir: dir.root().to_path_buf(),
     }));
-    if cfg.search.distance == "hamming" {
+    let kind: DistanceKind = cfg.search.distance.parse()?;
+    {
         for &r in &cfg.search.ratios {
-            if crate::prune::early_bird::criterion_cannot_fail(r, epsilon) {
+            if crate::prune::early_bird::criterion_cannot_fail(kind, r, epsilon) {
                 ctx.rec.warn(format!(
                     "ε = {epsilon} ≥ 2p at p = {r}: two masks at that ratio differ in at most 2p of the units, so the \
                      criterion cannot fail there; read the pruned-normalised distance or lower search.epsilon"
@@ -235,7 +237,7 @@ pub fn run(
 
     // ── search ──────────────────────────────────────────────────────────────────────────
     ctx.rec.emit(TrainerEvent::Phase(Phase::Searching));
-    let mut tracker = SearchTracker::new(&cfg.search.ratios, cfg.search.window, epsilon, &cfg.search.distance);
+    let mut tracker = SearchTracker::new(&cfg.search.ratios, cfg.search.window, epsilon, kind)?;
     let mut mask_seconds = 0.0;
     let mut ticket: Option<Ticket> = None;
     let mut search_epochs = 0;
@@ -246,7 +248,7 @@ pub fn run(
         let t0 = Instant::now();
         let weights = dense.store.snapshot()?;
         let masks = maker.masks(&weights)?;
-        let (snap, candidates) = tracker.observe(snapshot_index, epoch, dense.global_step, masks.clone(), maker.layout(), maker.num_layers());
+        let (snap, candidates) = tracker.observe(snapshot_index, epoch, dense.global_step, masks.clone(), maker.layout(), maker.num_layers())?;
         ctx.rec.masks(snap)?;
         write_distances(&ctx.rec.dir, &tracker, &cfg.search.ratios)?;
         if cfg.search.apply {
@@ -339,7 +341,7 @@ pub fn run(
     });
     let search_seconds = dense.seconds + mask_seconds;
     let first_tickets: Vec<(f64, Option<usize>)> =
-        cfg.search.ratios.iter().map(|&r| (r, tracker.ticket_index(r))).collect();
+        cfg.search.ratios.iter().map(|&r| (r, tracker.first_ticket(r))).collect();
     report::write_ticket(&ctx.rec.dir, ticket.ratio, ticket.index, ticket.epoch, ticket.converged, &ticket.window_distances, &first_tickets, &tracker, &ctx.rec.snapshots)?;
 
     // ── prune + retrain ────────────────────────────────────────────────────────────────
@@ -480,8 +482,11 @@ fn same(a: f64, b: f64) -> bool {
 
 fn write_distances(dir: &RunDir, tracker: &SearchTracker, ratios: &[f64]) -> Result<(), EbtError> {
     for &r in ratios {
-        if let Some(csv) = tracker.distances_csv(r) {
+        if let Some(csv) = tracker.distances_csv(r, DistanceKind::Hamming) {
             write_atomic(&dir.distances(r), csv.as_bytes())?;
+        }
+        if let Some(csv) = tracker.distances_csv(r, DistanceKind::Pruned) {
+            write_atomic(&dir.pruned_distances(r), csv.as_bytes())?;
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! PLACEHOLDER: to be written.
 
-use candle_core::Result;
+
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
@@ -11,8 +11,18 @@ pub struct SwinConfig {
     pub num_labels: usize,
 }
 
+impl SwinConfig {
+    pub fn from_experiment(
+        _m: &crate::config::ModelSection,
+        _s: &crate::data::DataShape,
+        _n: usize,
+    ) -> Result<Self, crate::error::EbtError> {
+        todo!()
+    }
+}
+
 impl ArchSpec for SwinConfig {
-    fn build(&self, _vb: VarBuilder, _dropout: DropoutRng) -> Result<Box<dyn Classifier>> {
+    fn build(&self, _vb: VarBuilder, _dropout: DropoutRng) -> candle_core::Result<Box<dyn Classifier>> {
         todo!()
     }
     fn structure(&self) -> ModelStructure {
