@@ -295,7 +295,7 @@ impl ExperimentConfig {
         if !["vit", "swin", "gpt2", "roberta"].contains(&m.arch.as_str()) {
             return bad("model.arch", format!("unknown architecture {:?} (expected vit, swin, gpt2 or roberta)", m.arch));
         }
-        if m.hidden_size == 0 || m.num_heads == 0 || m.hidden_size % m.num_heads != 0 {
+        if m.hidden_size == 0 || m.num_heads == 0 || !m.hidden_size.is_multiple_of(m.num_heads) {
             return bad(
                 "model.hidden_size",
                 format!("{} must be a positive multiple of model.num_heads = {}", m.hidden_size, m.num_heads),
@@ -318,7 +318,7 @@ impl ExperimentConfig {
                 return bad(k, format!("{v} is not in [0, 1)"));
             }
         }
-        if !(m.initializer_range > 0.0) {
+        if m.initializer_range.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
             return bad("model.initializer_range", format!("{} must be positive", m.initializer_range));
         }
         if !["gelu", "gelu_new", "relu"].contains(&m.hidden_act.as_str()) {

@@ -1,7 +1,7 @@
 //! The trainer's side of the command channel: pause/resume/stop between steps, the ratio the user
 //! is looking at, and waiting for the answer to a ticket offer.
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::Receiver;
 
 use super::events::Command;
 use crate::error::EbtError;
@@ -32,13 +32,8 @@ impl<'a> Control<'a> {
 
     /// Drains pending commands; blocks while paused. `Err(Stopped)` once the user stopped.
     pub fn poll(&mut self) -> Result<(), EbtError> {
-        loop {
-            match self.rx.try_recv() {
-                Ok(cmd) => {
-                    self.handle(cmd, false)?;
-                }
-                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
-            }
+        while let Ok(cmd) = self.rx.try_recv() {
+            self.handle(cmd, false)?;
         }
         if self.stopped {
             return Err(EbtError::Stopped);
