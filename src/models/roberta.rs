@@ -346,17 +346,22 @@ impl Embeddings {
                 self.pad_id
             );
         }
-        // HF's create_position_ids_from_input_ids: pads sit at padding_idx, real tokens count up from it.
-        let pos = (mask.cumsum(1)? * mask)?
-            .affine(1.0, self.pad_id as f64)?
-            .to_dtype(DType::U32)?; // (B, T)
-                                    // Every token has type 0 (single-segment input).
+        let pos = position_ids(mask, self.pad_id)?; // (B, T)
+                                                    // Every token has type 0 (single-segment input).
         let token_type = self.token_type.weight.narrow(0, 0, 1)?; // (1, H)
         let x =
             (self.word.forward(ids)? + self.position.forward(&pos)?)?.broadcast_add(&token_type)?;
         drop.rng
             .dropout(&self.norm.forward(&x)?, drop.hidden, train)
     }
+}
+
+/// HF's `create_position_ids_from_input_ids`, read from the mask: pads sit at `pad_id` (HF's
+/// `padding_idx`), real tokens count up from `pad_id + 1`. mask: (B, T) f32 → (B, T) u32
+fn position_ids(mask: &Tensor, pad_id: u32) -> Result<Tensor> {
+    (mask.cumsum(1)? * mask)?
+        .affine(1.0, pad_id as f64)?
+        .to_dtype(DType::U32)
 }
 
 /// Bidirectional multi-head self-attention with its output projection (post-LN).
