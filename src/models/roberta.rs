@@ -566,9 +566,7 @@ mod tests {
             &[[1f32, 1., 1., 1., 0., 0.], [1., 1., 1., 1., 1., 1.]],
             &dev,
         )?;
-        let pos = (mask.cumsum(1)? * &mask)?
-            .affine(1.0, 1.0)?
-            .to_dtype(DType::U32)?;
+        let pos = position_ids(&mask, 1)?;
         assert_eq!(
             pos.to_vec2::<u32>()?,
             vec![vec![2, 3, 4, 5, 1, 1], vec![2, 3, 4, 5, 6, 7]]
