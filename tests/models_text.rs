@@ -487,6 +487,139 @@ fn gpt2_matches_a_plain_loop_reference() -> Result<()> {
     Ok(())
 }
 
+/// HF `nn.Linear`: `y_o = sum_i W[o, i] x_i + b_o`, weight stored `[out, in]`.
+fn linear(x: &[f64], w: &Mat, b: &[f64]) -> Vec<f64> {
+    (0..b.len())
+        .map(|o| b[o] + (0..x.len()).map(|i| w.at(o, i) * x[i]).sum::<f64>())
+        .collect()
+}
+
+/// RobertaForSequenceClassification on one unpadded sequence, in plain loops, from the stored
+/// tensors: positions from `pad + 1`, token type 0, post-LN layers, tanh head on the first token.
+/// The activation is gelu_new (std has no erf); the model is run with the same.
+fn reference_roberta(cfg: &RobertaConfig, t: &BTreeMap<String, Tensor>, ids: &[u32]) -> Vec<f64> {
+    let eps = cfg.layer_norm_eps;
+    let d = cfg.head_dim();
+    let e = |s: &str| format!("roberta.embeddings.{s}");
+    let (word, pos, typ) = (
+        mat(t, &e("word_embeddings.weight")),
+        mat(t, &e("position_embeddings.weight")),
+        mat(t, &e("token_type_embeddings.weight")),
+    );
+    let (lnw, lnb) = (
+        vector(t, &e("LayerNorm.weight")),
+        vector(t, &e("LayerNorm.bias")),
+    );
+    let pad = cfg.pad_token_id as usize;
+    let mut h: Vec<Vec<f64>> = ids
+        .iter()
+        .enumerate()
+        .map(|(p, &id)| {
+            let x: Vec<f64> = (0..cfg.hidden_size)
+                .map(|c| word.at(id as usize, c) + pos.at(pad + 1 + p, c) + typ.at(0, c))
+                .collect();
+            layer_norm(&x, &lnw, &lnb, eps)
+        })
+        .collect();
+    for l in 0..cfg.num_hidden_layers {
+        let p = |s: &str| format!("roberta.encoder.layer.{l}.{s}");
+        let lin = |s: &str| {
+            (
+                mat(t, &p(&format!("{s}.weight"))),
+                vector(t, &p(&format!("{s}.bias"))),
+            )
+        };
+        let (wq, bq) = lin("attention.self.query");
+        let (wk, bk) = lin("attention.self.key");
+        let (wv, bv) = lin("attention.self.value");
+        let (wo, bo) = lin("attention.output.dense");
+        let ln = |s: &str| {
+            (
+                vector(t, &p(&format!("{s}.weight"))),
+                vector(t, &p(&format!("{s}.bias"))),
+            )
+        };
+        let (ln1w, ln1b) = ln("attention.output.LayerNorm");
+        let (wi, bi) = lin("intermediate.dense");
+        let (wf, bf) = lin("output.dense");
+        let (ln2w, ln2b) = ln("output.LayerNorm");
+        let q: Vec<Vec<f64>> = h.iter().map(|x| linear(x, &wq, &bq)).collect();
+        let k: Vec<Vec<f64>> = h.iter().map(|x| linear(x, &wk, &bk)).collect();
+        let v: Vec<Vec<f64>> = h.iter().map(|x| linear(x, &wv, &bv)).collect();
+        let heads = bq.len() / d;
+        let n = h.len();
+        let mut next = Vec::with_capacity(n);
+        for i in 0..n {
+            let mut ctx = vec![0.0; heads * d];
+            for head in 0..heads {
+                let r = head * d..(head + 1) * d;
+                // Bidirectional: query i sees every key.
+                let scores: Vec<f64> = (0..n)
+                    .map(|j| r.clone().map(|c| q[i][c] * k[j][c]).sum::<f64>() / (d as f64).sqrt())
+                    .collect();
+                let m = scores.iter().cloned().fold(f64::MIN, f64::max);
+                let z: f64 = scores.iter().map(|s| (s - m).exp()).sum();
+                for (j, s) in scores.iter().enumerate() {
+                    for c in r.clone() {
+                        ctx[c] += (s - m).exp() / z * v[j][c];
+                    }
+                }
+            }
+            let a = linear(&ctx, &wo, &bo);
+            let x: Vec<f64> = h[i].iter().zip(a).map(|(x, a)| x + a).collect();
+            let x = layer_norm(&x, &ln1w, &ln1b, eps);
+            let f: Vec<f64> = linear(&x, &wi, &bi).into_iter().map(gelu_new).collect();
+            let o = linear(&f, &wf, &bf);
+            let y: Vec<f64> = x.iter().zip(o).map(|(x, o)| x + o).collect();
+            next.push(layer_norm(&y, &ln2w, &ln2b, eps));
+        }
+        h = next;
+    }
+    let (wd, bd) = (
+        mat(t, "classifier.dense.weight"),
+        vector(t, "classifier.dense.bias"),
+    );
+    let (wp, bp) = (
+        mat(t, "classifier.out_proj.weight"),
+        vector(t, "classifier.out_proj.bias"),
+    );
+    let z: Vec<f64> = linear(&h[0], &wd, &bd).into_iter().map(f64::tanh).collect();
+    linear(&z, &wp, &bp)
+}
+
+#[test]
+fn roberta_matches_a_plain_loop_reference() -> Result<()> {
+    let dev = Device::Cpu;
+    let mut base = tiny_roberta();
+    base.initializer_range = 0.2;
+    base.hidden_act = ebt::models::layers::Activation::GeluNew;
+    for cfg in [base.clone(), base.with_units(&[2, 1], &[32, 24])] {
+        let store = ParamStore::new(14, &dev);
+        cfg.build(store.train_builder(), DropoutRng::new(0))?;
+        let tensors = perturbed(&store, &dev)?;
+        let ids = tokens(4, 6);
+        let expected = reference_roberta(&cfg, &tensors, &ids);
+        let arch = ArchConfig::Roberta(cfg);
+        // In a padded batch, so that the position ids of a padded row are checked too.
+        let input = batch(&[ids, tokens(5, 9)], 9, pad_id(&arch), &dev)?;
+        let got = eval_model(&arch, tensors, &dev)?
+            .forward(&input, false)?
+            .to_vec2::<f32>()?;
+        for (g, e) in got[0].iter().zip(&expected) {
+            assert!(
+                (*g as f64 - e).abs() <= 1e-4,
+                "model {:?} vs reference {expected:?}",
+                got[0]
+            );
+        }
+        assert!(
+            expected.iter().any(|e| e.abs() > 1e-2),
+            "degenerate logits {expected:?}"
+        );
+    }
+    Ok(())
+}
+
 fn param_names(arch: &ArchConfig, dev: &Device) -> Result<Vec<String>> {
     let store = ParamStore::new(0, dev);
     arch.build(store.train_builder(), DropoutRng::new(0))?;

@@ -347,8 +347,7 @@ impl Embeddings {
             );
         }
         let pos = position_ids(mask, self.pad_id)?; // (B, T)
-                                                    // Every token has type 0 (single-segment input).
-        let token_type = self.token_type.weight.narrow(0, 0, 1)?; // (1, H)
+        let token_type = self.token_type.weight.narrow(0, 0, 1)?; // (1, H): every token has type 0
         let x =
             (self.word.forward(ids)? + self.position.forward(&pos)?)?.broadcast_add(&token_type)?;
         drop.rng
@@ -536,7 +535,8 @@ impl Classifier for RobertaModel {
         }
         let mask = mask.to_dtype(DType::F32)?;
         let mut x = self.embeddings.forward(ids, &mask, &self.drop, train)?; // (B, T, H)
-                                                                             // Pads are hidden from every query; a pad query still sees the real keys, so no row is all -1e9.
+
+        // Pads are hidden from every query; a pad query still sees the real keys, so no row is all -1e9.
         let bias = mask
             .affine(-MASK_VALUE, MASK_VALUE)?
             .reshape((b, 1, 1, t))?;
