@@ -160,8 +160,9 @@ fn image_input_is_an_error() -> Result<()> {
 
 /// One training step's gradients reach every parameter. The one exception is mathematical: the
 /// key bias adds the same `q · b_k` to every score of a query row, which softmax ignores, so its
-/// gradient is zero up to rounding (also in HF). The test checks that too: in GPT-2 it pins the
-/// key third of the fused `c_attn.bias`, i.e. the q | k | v order.
+/// gradient is zero up to rounding (also in HF); the test checks it is at least 1e4 times smaller
+/// than the query bias's. In GPT-2 that pins the key third of the fused `c_attn.bias`, i.e. the
+/// q | k | v order.
 fn assert_gradients_reach_every_parameter(arch: &ArchConfig, dev: &Device) -> Result<()> {
     let store = ParamStore::new(11, dev);
     let model = arch.build(store.train_builder(), DropoutRng::new(3))?;
@@ -170,35 +171,46 @@ fn assert_gradients_reach_every_parameter(arch: &ArchConfig, dev: &Device) -> Re
     let labels = Tensor::new(&[0u32, 1, 2, 1], dev)?;
     let loss = candle_nn::loss::cross_entropy(&logits, &labels)?;
     let grads = loss.backward()?;
-    let vars = store.vars();
+    let grad_of = |name: &str| -> Tensor {
+        let var = store
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not stored"));
+        grads
+            .get(var.as_tensor())
+            .cloned()
+            .unwrap_or_else(|| panic!("{}: {name} has no gradient", arch.name()))
+    };
+    let names: Vec<String> = store.vars().into_iter().map(|(n, _)| n).collect();
     assert!(
-        vars.len() >= 29,
+        names.len() >= 29,
         "{}: only {} tensors",
         arch.name(),
-        vars.len()
+        names.len()
     );
-    for (name, var) in vars {
-        let g = grads
-            .get(var.as_tensor())
-            .unwrap_or_else(|| panic!("{}: {name} has no gradient", arch.name()));
-        if name.ends_with("attention.self.key.bias") {
-            assert!(max_abs(g)? < 1e-6, "{name}: {}", max_abs(g)?);
+    for name in names {
+        let g = grad_of(&name);
+        let (q, k) = if name.ends_with("attention.self.key.bias") {
+            (grad_of(&name.replace(".key.", ".query.")), g.clone())
         } else if name.ends_with("attn.c_attn.bias") {
             let d = g.dim(0)? / 3; // q | k | v, each heads * head_dim
-            let (q, k, v) = (
-                g.narrow(0, 0, d)?,
-                g.narrow(0, d, d)?,
-                g.narrow(0, 2 * d, d)?,
+            assert!(
+                max_abs(&g.narrow(0, 2 * d, d)?)? > 0.0,
+                "{name}: value part {g}"
             );
-            assert!(max_abs(&q)? > 1e-6 && max_abs(&v)? > 1e-6, "{name}: {g}");
-            assert!(max_abs(&k)? < 1e-6, "{name}: key part {k}");
+            (g.narrow(0, 0, d)?, g.narrow(0, d, d)?)
         } else {
             assert!(
-                max_abs(g)? > 0.0,
+                max_abs(&g)? > 0.0,
                 "{}: {name} has a zero gradient",
                 arch.name()
             );
-        }
+            continue;
+        };
+        let (q, k) = (max_abs(&q)?, max_abs(&k)?);
+        assert!(
+            q > 0.0 && k < 1e-4 * q,
+            "{name}: key bias gradient {k}, query bias {q}"
+        );
     }
     Ok(())
 }
