@@ -253,7 +253,10 @@ fn padding_does_not_change_a_prediction() -> Result<()> {
         let model = arch.build(store.train_builder(), DropoutRng::new(0))?;
         let short = tokens(0, 5);
         let long = tokens(1, 10);
-        let alone = model.forward(&batch(&[short.clone()], 5, pad_id(&arch), &dev)?, false)?;
+        let alone = model.forward(
+            &batch(std::slice::from_ref(&short), 5, pad_id(&arch), &dev)?,
+            false,
+        )?;
         let padded = model.forward(&batch(&[short, long], 10, pad_id(&arch), &dev)?, false)?;
         let row0 = padded.narrow(0, 0, 1)?;
         let d = max_abs_diff(&alone, &row0)?;
@@ -414,7 +417,7 @@ fn reference_gpt2(cfg: &Gpt2Config, t: &BTreeMap<String, Tensor>, ids: &[u32]) -
             .iter()
             .map(|x| conv1d(&layer_norm(x, &ln1w, &ln1b, eps), &c_attn, &c_attn_b))
             .collect();
-        for i in 0..h.len() {
+        for (i, hi) in h.iter_mut().enumerate() {
             let mut ctx = vec![0.0; hd];
             for head in 0..heads {
                 let q = |pos: usize, c: usize| qkv[pos][head * d + c];
@@ -434,7 +437,7 @@ fn reference_gpt2(cfg: &Gpt2Config, t: &BTreeMap<String, Tensor>, ids: &[u32]) -
                 }
             }
             let out = conv1d(&ctx, &a_proj, &a_proj_b);
-            h[i] = h[i].iter().zip(out).map(|(a, b)| a + b).collect();
+            *hi = hi.iter().zip(out).map(|(a, b)| a + b).collect();
         }
         let (ln2w, ln2b) = (vector(t, &p("ln_2.weight")), vector(t, &p("ln_2.bias")));
         let (fc, fc_b) = (
