@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
-use rand::{Rng, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// `y = x W^T + b`, weight stored `[out, in]` (PyTorch `nn.Linear`, HF names `weight`/`bias`).
@@ -155,12 +155,24 @@ impl DropoutRng {
         }
         let n = x.elem_count();
         let scale = (1.0 / (1.0 - p)) as f32;
-        let keep: Vec<f32> = {
+        // Bulk random bytes (the generator's own optimised fill), then one threshold per element.
+        let threshold = (p * u32::MAX as f64) as u32;
+        let mut bytes = vec![0u8; n * 4];
+        {
             let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            (0..n)
-                .map(|_| if rng.random::<f64>() < p { 0.0 } else { scale })
-                .collect()
-        };
+            rng.fill_bytes(&mut bytes);
+        }
+        let keep: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| {
+                let r = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                if r < threshold {
+                    0.0
+                } else {
+                    scale
+                }
+            })
+            .collect();
         let mask = Tensor::from_vec(keep, x.shape(), x.device())?;
         x * mask
     }
