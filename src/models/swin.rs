@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use super::layers::{Activation, LayerNorm, Linear};
 use super::vit::{
-    check_dropouts, check_per_layer, images_of, parse_activation, per_layer, square_image,
+    check_init_and_dropout, check_per_layer, images_of, parse_activation, per_layer, square_image,
     AttentionSpec, BlockNames, FeedForward, FeedForwardSpec, PatchEmbedding, SelfAttention,
 };
 use super::{ArchSpec, Classifier, DropoutRng, ModelInput, ModelStructure};
@@ -167,7 +167,7 @@ impl SwinConfig {
                 m.mlp_ratio, m.hidden_size
             )));
         }
-        check_dropouts(m)?;
+        check_init_and_dropout(m)?;
         if num_labels == 0 {
             return Err(EbtError::config(
                 "data: the dataset has no classes (num_labels = 0)",
@@ -262,14 +262,23 @@ impl SwinConfig {
         check_per_layer("swin", "layer_intermediate", &self.layer_intermediate, n)
     }
 
-    /// Width of stage `s`.
+    /// Width of stage `s` (the shift is clamped so that an absurd stage count in a bad file
+    /// cannot overflow it; `validate` allows at most 8 stages).
     pub fn stage_dim(&self, s: usize) -> usize {
-        self.embed_dim << s
+        self.embed_dim << s.min(usize::BITS as usize - 1)
     }
 
-    /// Head size of stage `s`; fixed by the unpruned config.
+    /// Head size of stage `s`; fixed by the unpruned config (0 for a config that `validate`
+    /// rejects, so that `structure` never panics on a bad file).
     pub fn head_dim(&self, s: usize) -> usize {
-        self.stage_dim(s) / self.num_heads[s]
+        self.stage_dim(s)
+            .checked_div(self.stage_heads(s))
+            .unwrap_or(0)
+    }
+
+    /// Unpruned heads of stage `s` (0 if the config lacks the entry).
+    fn stage_heads(&self, s: usize) -> usize {
+        self.num_heads.get(s).copied().unwrap_or(0)
     }
 
     /// Unpruned MLP width of stage `s` (HF: `int(mlp_ratio * dim)`).
@@ -285,7 +294,7 @@ impl SwinConfig {
     /// Heads of flat block `layer`.
     pub fn heads(&self, layer: usize) -> usize {
         let stage = self.block_pos(layer).map_or(0, |p| p.stage);
-        per_layer(&self.layer_heads, layer, self.num_heads[stage])
+        per_layer(&self.layer_heads, layer, self.stage_heads(stage))
     }
 
     /// MLP width of flat block `layer`.
@@ -889,5 +898,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("model.window_size:"), "{err}");
+    }
+
+    /// A bad file is an error from `validate`, never a panic from `structure`.
+    #[test]
+    fn bad_configs_are_errors_not_panics() {
+        let cfg = SwinConfig {
+            num_heads: vec![],
+            ..SwinConfig::tiny(3)
+        };
+        assert_eq!(cfg.structure().groups.len(), 8);
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("num_heads = []"), "{err}");
+        let cfg = SwinConfig {
+            layer_intermediate: Some(vec![4, 4, 0, 4]),
+            ..SwinConfig::tiny(3)
+        };
+        let err = cfg.validate().unwrap_err().to_string();
+        assert!(err.contains("layer_intermediate[2] is 0"), "{err}");
     }
 }

@@ -120,7 +120,7 @@ impl VitConfig {
                 "model.intermediate_size: must be at least 1",
             ));
         }
-        check_dropouts(m)?;
+        check_init_and_dropout(m)?;
         if num_labels == 0 {
             return Err(EbtError::config(
                 "data: the dataset has no classes (num_labels = 0)",
@@ -204,9 +204,12 @@ impl VitConfig {
         )
     }
 
-    /// Size of one head; fixed by the unpruned config.
+    /// Size of one head; fixed by the unpruned config (0 for a config that `validate` rejects,
+    /// so that `structure` never panics on a bad file).
     pub fn head_dim(&self) -> usize {
-        self.hidden_size / self.num_attention_heads
+        self.hidden_size
+            .checked_div(self.num_attention_heads)
+            .unwrap_or(0)
     }
 
     /// Heads of block `layer`.
@@ -221,7 +224,10 @@ impl VitConfig {
 
     /// Patches per image (tokens without CLS).
     pub fn num_patches(&self) -> usize {
-        (self.image_size / self.patch_size).pow(2)
+        self.image_size
+            .checked_div(self.patch_size)
+            .unwrap_or(0)
+            .pow(2)
     }
 
     fn block_prefix(layer: usize) -> String {
@@ -705,7 +711,7 @@ pub(crate) fn parse_activation(name: &str) -> error::Result<Activation> {
 }
 
 /// `model.dropout` and `model.attention_dropout` in [0, 1).
-pub(crate) fn check_dropouts(m: &ModelSection) -> error::Result<()> {
+pub(crate) fn check_init_and_dropout(m: &ModelSection) -> error::Result<()> {
     for (key, p) in [
         ("model.dropout", m.dropout),
         ("model.attention_dropout", m.attention_dropout),
@@ -801,6 +807,13 @@ mod tests {
         cfg.layer_heads = Some(vec![1]);
         let err = cfg.validate().unwrap_err().to_string();
         assert!(err.contains("layer_heads has 1 entries"), "{err}");
+        let zero_heads = VitConfig {
+            num_attention_heads: 0,
+            ..VitConfig::tiny(3)
+        };
+        assert_eq!(zero_heads.structure().groups.len(), 4);
+        let err = zero_heads.validate().unwrap_err().to_string();
+        assert!(err.contains("num_attention_heads = 0"), "{err}");
     }
 
     #[test]
