@@ -246,9 +246,8 @@ impl ArchSpec for VitConfig {
         let mut groups = Vec::new();
         for layer in 0..self.num_hidden_layers {
             let p = Self::block_prefix(layer);
-            let qkv = ["query", "key", "value"].map(|n| format!("{p}.attention.attention.{n}"));
             let names = BlockNames {
-                qkv: qkv.clone(),
+                qkv: ["query", "key", "value"].map(|n| format!("{p}.attention.attention.{n}")),
                 attention_output: format!("{p}.attention.output.dense"),
                 intermediate: format!("{p}.intermediate.dense"),
                 output: format!("{p}.output.dense"),
