@@ -220,7 +220,8 @@ impl Default for TicketSection {
 pub struct RetrainSection {
     /// continue (from the ticket's weights) | reinit (fresh init, same hyper-parameters)
     pub mode: String,
-    /// Default: train.epochs.
+    /// Default: the remaining `train.epochs - ticket epoch` for `continue` (the schedule goes on
+    /// where the ticket left it), `train.epochs` for `reinit`.
     pub epochs: Option<usize>,
     /// Also retrain a random mask of the ticket's ratio as a control.
     pub random_control: bool,
@@ -284,8 +285,15 @@ impl ExperimentConfig {
         self.search.max_epochs.unwrap_or(self.train.epochs)
     }
 
-    pub fn retrain_epochs(&self) -> usize {
-        self.retrain.epochs.unwrap_or(self.train.epochs)
+    /// Epochs of retraining after a ticket drawn at `ticket_epoch`: the configured number, else
+    /// what keeps the total equal to the dense run — the remaining epochs when continuing from the
+    /// ticket (You et al.'s EB-Train), the full length when re-initialising.
+    pub fn retrain_epochs(&self, ticket_epoch: usize) -> usize {
+        self.retrain.epochs.unwrap_or(if self.retrain.mode == "continue" {
+            self.train.epochs.saturating_sub(ticket_epoch).max(1)
+        } else {
+            self.train.epochs
+        })
     }
 
     /// Checks every key a run depends on; the message names the key and the bad value.

@@ -84,14 +84,18 @@ pub fn print_events(events: &crossbeam_channel::Receiver<TrainerEvent>, out: &mu
                 ratio,
                 epoch,
                 converged,
+                retrain_epochs,
                 ..
-            } => writeln!(
+            } => {
+                total.2 = *retrain_epochs;
+                writeln!(
                 out,
                 "ticket: p={} at epoch {}{}",
                 format_ratio(*ratio),
                 epoch,
                 if *converged { "" } else { " (not converged)" }
-            ),
+            )
+            }
             TrainerEvent::Pruned {
                 params,
                 bytes,

@@ -165,6 +165,8 @@ struct Ticket {
     mask: crate::prune::mask::Mask,
     /// Dense weights at the ticket's snapshot.
     weights: BTreeMap<String, Tensor>,
+    /// Optimiser step of the dense run at the ticket.
+    global_step: usize,
     window_distances: Vec<f64>,
 }
 
@@ -218,7 +220,7 @@ pub fn run(
         bytes: dense.store.num_bytes(),
         epochs,
         max_search_epochs: max_search,
-        retrain_epochs: cfg.retrain_epochs(),
+        retrain_epochs: cfg.retrain_epochs(max_search),
         steps_per_epoch,
         num_layers: arch.structure().num_layers,
         run_dir: dir.root().to_path_buf(),
@@ -297,6 +299,7 @@ pub fn run(
                     converged: candidates.iter().any(|c| same(c.ratio, ratio)),
                     mask,
                     weights,
+                    global_step: dense.global_step,
                     window_distances,
                 });
                 break;
@@ -329,15 +332,18 @@ pub fn run(
                 converged: false,
                 mask,
                 weights,
+                global_step: dense.global_step,
                 window_distances: Vec::new(),
             }
         }
     };
+    let retrain_epochs = cfg.retrain_epochs(ticket.epoch);
     ctx.rec.emit(TrainerEvent::TicketConfirmed {
         ratio: ticket.ratio,
         index: ticket.index,
         epoch: ticket.epoch,
         converged: ticket.converged,
+        retrain_epochs,
     });
     let search_seconds = dense.seconds + mask_seconds;
     let first_tickets: Vec<(f64, Option<usize>)> =
@@ -347,8 +353,7 @@ pub fn run(
     // ── prune + retrain ────────────────────────────────────────────────────────────────
     ctx.rec.emit(TrainerEvent::Phase(Phase::Pruning));
     let t_prune = Instant::now();
-    let retrain_epochs = cfg.retrain_epochs();
-    let mut pruned = prune_model(&mut ctx, &maker, &arch, &ticket.weights, &ticket.mask, retrain_epochs, seed ^ 0x7ec4)?;
+    let mut pruned = prune_model(&mut ctx, &maker, &arch, &ticket, &ticket.mask, retrain_epochs, seed ^ 0x7ec4)?;
     let prune_seconds = t_prune.elapsed().as_secs_f64();
     let (heads, neurons) = maker.unit_counts(&pruned.arch);
     let pruned_params = maker.effective_params(&pruned.store, &ticket.mask);
@@ -386,7 +391,7 @@ pub fn run(
     let random = if cfg.retrain.random_control {
         ctx.rec.emit(TrainerEvent::Phase(Phase::Control));
         let rmask = maker.random_mask(ticket.ratio, seed ^ 0x4a4d)?;
-        let mut r = prune_model(&mut ctx, &maker, &arch, &ticket.weights, &rmask, retrain_epochs, seed ^ 0x7ec4)?;
+        let mut r = prune_model(&mut ctx, &maker, &arch, &ticket, &rmask, retrain_epochs, seed ^ 0x7ec4)?;
         for e in 1..=retrain_epochs {
             ctx.epoch(&mut r, RunKind::Random, e)?;
         }
@@ -450,26 +455,33 @@ pub fn run(
 }
 
 /// Builds the model of `mask` from the ticket's weights: structured masks are cut out (a smaller
-/// config), unstructured masks are fixed in the optimizer. `retrain.mode = reinit` starts from a
-/// fresh init of the pruned shape instead of the ticket's values.
+/// config), unstructured masks are fixed in the optimizer. `continue` keeps the ticket's values and
+/// goes on along the dense learning-rate schedule from the ticket's step; `reinit` starts a fresh
+/// init of the pruned shape with a fresh schedule over `epochs`.
 fn prune_model(
     ctx: &mut Ctx,
     maker: &MaskMaker,
     arch: &ArchConfig,
-    ticket_weights: &BTreeMap<String, Tensor>,
+    ticket: &Ticket,
     mask: &crate::prune::mask::Mask,
     epochs: usize,
     reinit_seed: u64,
 ) -> Result<Trainee, EbtError> {
     let cfg = ctx.cfg;
     let reinit = cfg.retrain.mode == "reinit";
-    let (new_arch, tensors, elem_masks) = maker.cut(arch, ticket_weights, mask)?;
+    let (new_arch, tensors, elem_masks) = maker.cut(arch, &ticket.weights, mask)?;
     let store = if reinit {
         ParamStore::new(reinit_seed, &ctx.device)
     } else {
         ParamStore::from_tensors(tensors, cfg.train.seed, &ctx.device)?
     };
-    let mut t = Trainee::new(new_arch, store, cfg, epochs, ctx.steps_per_epoch, cfg.train.seed ^ 0xd409)?;
+    let (schedule_epochs, start_step) = if reinit {
+        (epochs, 0)
+    } else {
+        (ticket.epoch + epochs, ticket.global_step)
+    };
+    let mut t = Trainee::new(new_arch, store, cfg, schedule_epochs, ctx.steps_per_epoch, cfg.train.seed ^ 0xd409)?;
+    t.global_step = start_step;
     if let Some(m) = elem_masks {
         t.opt.set_masks(m)?;
     }
