@@ -6,10 +6,8 @@ use serde::Serialize;
 use crate::config::ExperimentConfig;
 use crate::data::Dataset;
 use crate::engine::events::{Comparison, ComparisonRow, MaskSnapshot, RunKind};
-use crate::engine::masks::MaskMaker;
 use crate::error::EbtError;
 use crate::models::{ArchConfig, ParamStore};
-use crate::prune::mask::Mask;
 use crate::prune::tracker::SearchTracker;
 use crate::run_dir::{write_atomic, RunDir};
 
@@ -169,14 +167,12 @@ pub fn write_ticket(
     write_atomic(&dir.ticket(), to_json(&v).as_bytes())
 }
 
-/// `pruned.safetensors` + `pruned_config.json` (reloadable with `load_pruned`), and for an
-/// unstructured ticket the mask, so retraining elsewhere keeps the zeros.
-pub fn save_pruned(dir: &RunDir, arch: &ArchConfig, store: &ParamStore, maker: &MaskMaker, mask: &Mask) -> Result<(), EbtError> {
+/// `pruned.safetensors` + `pruned_config.json`, reloadable with `load_pruned`. (An unstructured
+/// ticket's zeros are in the weights themselves.)
+pub fn save_pruned(dir: &RunDir, arch: &ArchConfig, store: &ParamStore) -> Result<(), EbtError> {
     let path = dir.pruned_weights();
     store.save_safetensors(&path).map_err(|e| EbtError::io(&path, e))?;
-    write_atomic(&dir.pruned_config(), to_json(arch).as_bytes())?;
-    let _ = (maker, mask);
-    Ok(())
+    write_atomic(&dir.pruned_config(), to_json(arch).as_bytes())
 }
 
 /// Reads a pruned model back: its config and a parameter store holding its weights.

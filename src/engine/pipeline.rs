@@ -367,7 +367,7 @@ pub fn run(
     for e in 1..=retrain_epochs {
         ctx.epoch(&mut pruned, RunKind::Pruned, e)?;
     }
-    report::save_pruned(&ctx.rec.dir, &pruned.arch, &pruned.store, &maker, &ticket.mask)?;
+    report::save_pruned(&ctx.rec.dir, &pruned.arch, &pruned.store)?;
     let eb_seconds = search_seconds + prune_seconds + pruned.seconds;
 
     // ── baseline ──────────────────────────────────────────────────────────────────────
