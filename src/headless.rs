@@ -8,7 +8,11 @@ use crate::report::comparison_table;
 use crate::run_dir::format_ratio;
 
 /// Prints events until the trainer is done. Returns nothing: the exit code comes from the thread.
-pub fn print_events(events: &crossbeam_channel::Receiver<TrainerEvent>, out: &mut dyn Write, err: &mut dyn Write) {
+pub fn print_events(
+    events: &crossbeam_channel::Receiver<TrainerEvent>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) {
     let mut total = (0usize, 0usize, 0usize);
     for ev in events.iter() {
         let _ = match &ev {

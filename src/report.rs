@@ -171,17 +171,24 @@ pub fn write_ticket(
 /// ticket's zeros are in the weights themselves.)
 pub fn save_pruned(dir: &RunDir, arch: &ArchConfig, store: &ParamStore) -> Result<(), EbtError> {
     let path = dir.pruned_weights();
-    store.save_safetensors(&path).map_err(|e| EbtError::io(&path, e))?;
+    store
+        .save_safetensors(&path)
+        .map_err(|e| EbtError::io(&path, e))?;
     write_atomic(&dir.pruned_config(), to_json(arch).as_bytes())
 }
 
 /// Reads a pruned model back: its config and a parameter store holding its weights.
-pub fn load_pruned(dir: &std::path::Path, device: &candle_core::Device) -> Result<(ArchConfig, ParamStore), EbtError> {
+pub fn load_pruned(
+    dir: &std::path::Path,
+    device: &candle_core::Device,
+) -> Result<(ArchConfig, ParamStore), EbtError> {
     let cfg_path = dir.join("pruned_config.json");
     let text = std::fs::read_to_string(&cfg_path).map_err(|e| EbtError::io(&cfg_path, e))?;
-    let arch: ArchConfig = serde_json::from_str(&text).map_err(|e| EbtError::data(format!("{}: {e}", cfg_path.display())))?;
+    let arch: ArchConfig = serde_json::from_str(&text)
+        .map_err(|e| EbtError::data(format!("{}: {e}", cfg_path.display())))?;
     let w_path = dir.join("pruned.safetensors");
-    let tensors = candle_core::safetensors::load(&w_path, device).map_err(|e| EbtError::io(&w_path, e))?;
+    let tensors =
+        candle_core::safetensors::load(&w_path, device).map_err(|e| EbtError::io(&w_path, e))?;
     let store = ParamStore::from_tensors(tensors.into_iter().collect(), 0, device)?;
     Ok((arch, store))
 }
@@ -193,7 +200,11 @@ pub fn comparison_table(c: &Comparison) -> String {
         "ticket: p = {} at epoch {}{}\n",
         c.ticket_ratio,
         c.ticket_epoch,
-        if c.converged { "" } else { " (search did not converge)" }
+        if c.converged {
+            ""
+        } else {
+            " (search did not converge)"
+        }
     );
     s.push_str(&format!(
         "{:<9} {:>9} {:>11} {:>7} {:>11} {:>9} {:>9} {:>9}\n",

@@ -19,15 +19,24 @@ fn assert_one_line_exit_2(out: std::process::Output, needle: &str) {
 
 #[test]
 fn missing_config_file() {
-    let out = ebt().args(["--headless", "--config", "/nonexistent/x.toml"]).output().unwrap();
+    let out = ebt()
+        .args(["--headless", "--config", "/nonexistent/x.toml"])
+        .output()
+        .unwrap();
     assert_one_line_exit_2(out, "/nonexistent/x.toml");
 }
 
 #[test]
 fn bad_key_value() {
-    let out = ebt().args(["--headless", "--set", "train.epochs=-3"]).output().unwrap();
+    let out = ebt()
+        .args(["--headless", "--set", "train.epochs=-3"])
+        .output()
+        .unwrap();
     assert_one_line_exit_2(out, "train.epochs");
-    let out = ebt().args(["--headless", "--set", "search.ratios=[0.1,2]"]).output().unwrap();
+    let out = ebt()
+        .args(["--headless", "--set", "search.ratios=[0.1,2]"])
+        .output()
+        .unwrap();
     assert_one_line_exit_2(out, "search.ratios");
 }
 
@@ -36,7 +45,11 @@ fn malformed_toml() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
     std::fs::write(&p, "[model\narch = 3").unwrap();
-    let out = ebt().args(["--headless", "--config"]).arg(&p).output().unwrap();
+    let out = ebt()
+        .args(["--headless", "--config"])
+        .arg(&p)
+        .output()
+        .unwrap();
     assert_one_line_exit_2(out, "bad.toml");
 }
 

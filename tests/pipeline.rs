@@ -47,9 +47,14 @@ fn run(cfg: ExperimentConfig) -> (Vec<TrainerEvent>, i32, tempfile::TempDir) {
 #[test]
 fn headless_structured_vit_writes_every_output() {
     let (events, code, dir) = run(tiny("vit", &[]));
-    let errors: Vec<_> = events.iter().filter(|e| matches!(e, TrainerEvent::Error(_))).collect();
+    let errors: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, TrainerEvent::Error(_)))
+        .collect();
     assert_eq!(code, 0, "{errors:?}");
-    assert!(events.iter().any(|e| matches!(e, TrainerEvent::Phase(Phase::Finished))));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, TrainerEvent::Phase(Phase::Finished))));
     let epochs = |k: RunKind| {
         events
             .iter()
@@ -73,7 +78,8 @@ fn headless_structured_vit_writes_every_output() {
     ] {
         assert!(run.join(f).exists(), "{f} missing");
     }
-    let s: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     for k in [
         "/model",
         "/dataset",
@@ -93,22 +99,42 @@ fn headless_structured_vit_writes_every_output() {
     }
     let bp = s.pointer("/baseline/params").unwrap().as_u64().unwrap();
     let pp = s.pointer("/pruned/params").unwrap().as_u64().unwrap();
-    assert!(pp < bp, "structured pruning must shrink the model: {pp} vs {bp}");
+    assert!(
+        pp < bp,
+        "structured pruning must shrink the model: {pp} vs {bp}"
+    );
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
     assert!(metrics.starts_with("phase,epoch,train_loss,eval_loss,eval_acc,lr,seconds\n"));
     assert_eq!(metrics.lines().count(), 1 + 4 + 2 + 2);
 
     // The saved pruned model reloads and gives the same logits as before saving.
     let (arch, store) = ebt::report::load_pruned(&run, &candle_core::Device::Cpu).unwrap();
-    let model = arch.build(store.eval_builder(), ebt::models::DropoutRng::new(0)).unwrap();
-    let x = candle_core::Tensor::zeros((2, 1, 8, 8), candle_core::DType::F32, &candle_core::Device::Cpu).unwrap();
-    let y = model.forward(&ebt::models::ModelInput::Images(x), false).unwrap();
+    let model = arch
+        .build(store.eval_builder(), ebt::models::DropoutRng::new(0))
+        .unwrap();
+    let x = candle_core::Tensor::zeros(
+        (2, 1, 8, 8),
+        candle_core::DType::F32,
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let y = model
+        .forward(&ebt::models::ModelInput::Images(x), false)
+        .unwrap();
     assert_eq!(y.dims(), &[2, 10]);
 }
 
 #[test]
 fn same_seed_same_metrics() {
-    let cfg = tiny("vit", &["train.epochs=2", "retrain.epochs=1", "retrain.random_control=false", "search.window=2"]);
+    let cfg = tiny(
+        "vit",
+        &[
+            "train.epochs=2",
+            "retrain.epochs=1",
+            "retrain.random_control=false",
+            "search.window=2",
+        ],
+    );
     let metrics = |events: &[TrainerEvent]| -> Vec<(f64, f64)> {
         events
             .iter()
@@ -126,10 +152,23 @@ fn same_seed_same_metrics() {
 
 #[test]
 fn unstructured_ticket_keeps_its_zeros() {
-    let (events, code, dir) = run(tiny("vit", &["prune.kind=unstructured", "prune.scope=layer"]));
-    assert_eq!(code, 0, "{:?}", events.iter().filter(|e| matches!(e, TrainerEvent::Error(_))).collect::<Vec<_>>());
+    let (events, code, dir) = run(tiny(
+        "vit",
+        &["prune.kind=unstructured", "prune.scope=layer"],
+    ));
+    assert_eq!(
+        code,
+        0,
+        "{:?}",
+        events
+            .iter()
+            .filter(|e| matches!(e, TrainerEvent::Error(_)))
+            .collect::<Vec<_>>()
+    );
     let run = dir.path().join("run");
-    let tensors = candle_core::safetensors::load(run.join("pruned.safetensors"), &candle_core::Device::Cpu).unwrap();
+    let tensors =
+        candle_core::safetensors::load(run.join("pruned.safetensors"), &candle_core::Device::Cpu)
+            .unwrap();
     // Layer scope at p = 0.5: each prunable matrix is half zeros after retraining.
     let q = &tensors["vit.encoder.layer.0.attention.attention.query.weight"];
     let v: Vec<f32> = q.flatten_all().unwrap().to_vec1().unwrap();
@@ -139,8 +178,24 @@ fn unstructured_ticket_keeps_its_zeros() {
 
 #[test]
 fn a_search_that_never_converges_says_so() {
-    let (events, code, _dir) = run(tiny("vit", &["search.max_epochs=1", "train.epochs=2", "retrain.epochs=1", "retrain.random_control=false"]));
+    let (events, code, _dir) = run(tiny(
+        "vit",
+        &[
+            "search.max_epochs=1",
+            "train.epochs=2",
+            "retrain.epochs=1",
+            "retrain.random_control=false",
+        ],
+    ));
     assert_eq!(code, 0);
-    assert!(events.iter().any(|e| matches!(e, TrainerEvent::Warning(w) if w.contains("no early-bird ticket"))));
-    assert!(events.iter().any(|e| matches!(e, TrainerEvent::TicketConfirmed { converged: false, .. })));
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, TrainerEvent::Warning(w) if w.contains("no early-bird ticket"))));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        TrainerEvent::TicketConfirmed {
+            converged: false,
+            ..
+        }
+    )));
 }

@@ -10,7 +10,9 @@ use ebt::run_dir::RunDir;
 fn input(arch: &ArchConfig) -> ModelInput {
     let dev = Device::Cpu;
     if arch.is_vision() {
-        let x: Vec<f32> = (0..2 * 64).map(|i| ((i * 37 % 17) as f32 / 8.0) - 1.0).collect();
+        let x: Vec<f32> = (0..2 * 64)
+            .map(|i| ((i * 37 % 17) as f32 / 8.0) - 1.0)
+            .collect();
         ModelInput::Images(Tensor::from_vec(x, (2, 1, 8, 8), &dev).unwrap())
     } else {
         let ids: Vec<u32> = (0..2 * 6).map(|i| (i * 7 % 20) as u32 + 1).collect();
@@ -23,18 +25,32 @@ fn input(arch: &ArchConfig) -> ModelInput {
 }
 
 fn logits(arch: &ArchConfig, store: &ParamStore, x: &ModelInput) -> Vec<f32> {
-    let m = arch.build(store.eval_builder(), DropoutRng::new(0)).unwrap();
-    m.forward(x, false).unwrap().to_dtype(DType::F32).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    let m = arch
+        .build(store.eval_builder(), DropoutRng::new(0))
+        .unwrap();
+    m.forward(x, false)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 fn round_trip(arch: ArchConfig) {
     let dev = Device::Cpu;
     let store = ParamStore::new(11, &dev);
-    arch.build(store.train_builder(), DropoutRng::new(0)).unwrap();
+    arch.build(store.train_builder(), DropoutRng::new(0))
+        .unwrap();
     // Drop the last head and neuron of every block.
     let structure = arch.structure();
     let plan = StructurePlan {
-        kept: structure.groups.iter().map(|g| (0..g.count.saturating_sub(1).max(1)).collect()).collect(),
+        kept: structure
+            .groups
+            .iter()
+            .map(|g| (0..g.count.saturating_sub(1).max(1)).collect())
+            .collect(),
     };
     let (small, tensors) = shrink(&arch, &store.snapshot().unwrap(), &plan).unwrap();
     let small_store = ParamStore::from_tensors(tensors, 0, &dev).unwrap();

@@ -44,10 +44,9 @@ fn main() -> ExitCode {
         // candle reads this when it sizes its thread pool.
         std::env::set_var("RAYON_NUM_THREADS", cfg.train.threads.to_string());
     }
-    let run_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| RunDir::default_path(&PathBuf::from("runs"), &cfg.model.arch, &cfg.data.source));
+    let run_dir = args.out.clone().unwrap_or_else(|| {
+        RunDir::default_path(&PathBuf::from("runs"), &cfg.model.arch, &cfg.data.source)
+    });
     if !args.headless && !ebt::ui::stdout_is_tty() {
         eprintln!("ebt-tui: stdout is not a terminal; run with --headless for scripts and CI");
         return ExitCode::from(2);
@@ -58,7 +57,11 @@ fn main() -> ExitCode {
     };
     let handle = engine::spawn(cfg, options);
     if args.headless {
-        ebt::headless::print_events(&handle.events, &mut std::io::stdout(), &mut std::io::stderr());
+        ebt::headless::print_events(
+            &handle.events,
+            &mut std::io::stdout(),
+            &mut std::io::stderr(),
+        );
         let code = handle.thread.join().unwrap_or(1);
         return ExitCode::from(code.clamp(0, 255) as u8);
     }
@@ -75,7 +78,11 @@ fn main() -> ExitCode {
     let _ = handle.commands.send(ebt::engine::events::Command::Stop);
     let code = handle.thread.join().unwrap_or(1);
     match result {
-        Ok(_) => ExitCode::from(if code == 130 { 0 } else { code.clamp(0, 255) as u8 }),
+        Ok(_) => ExitCode::from(if code == 130 {
+            0
+        } else {
+            code.clamp(0, 255) as u8
+        }),
         Err(e) => {
             eprintln!("ebt-tui: {e}");
             ExitCode::from(1)

@@ -44,7 +44,11 @@ impl Examples {
         let features = match &self.features {
             Features::Images(px) => {
                 let per = px.len() / self.labels.len().max(1);
-                Features::Images(idx.iter().flat_map(|&i| px[i * per..(i + 1) * per].iter().copied()).collect())
+                Features::Images(
+                    idx.iter()
+                        .flat_map(|&i| px[i * per..(i + 1) * per].iter().copied())
+                        .collect(),
+                )
             }
             Features::Tokens(t) => Features::Tokens(idx.iter().map(|&i| t[i].clone()).collect()),
         };
@@ -54,15 +58,30 @@ impl Examples {
     /// Builds the batch of examples `idx`.
     pub fn batch(&self, idx: &[usize], shape: &DataShape, device: &Device) -> Result<Batch> {
         let b = idx.len();
-        let labels = Tensor::from_vec(idx.iter().map(|&i| self.labels[i]).collect::<Vec<u32>>(), b, device)?;
+        let labels = Tensor::from_vec(
+            idx.iter().map(|&i| self.labels[i]).collect::<Vec<u32>>(),
+            b,
+            device,
+        )?;
         let input = match (&self.features, shape) {
-            (Features::Images(px), DataShape::Image { channels, height, width }) => {
+            (
+                Features::Images(px),
+                DataShape::Image {
+                    channels,
+                    height,
+                    width,
+                },
+            ) => {
                 let per = channels * height * width;
                 let mut data = Vec::with_capacity(b * per);
                 for &i in idx {
                     data.extend_from_slice(&px[i * per..(i + 1) * per]);
                 }
-                ModelInput::Images(Tensor::from_vec(data, (b, *channels, *height, *width), device)?)
+                ModelInput::Images(Tensor::from_vec(
+                    data,
+                    (b, *channels, *height, *width),
+                    device,
+                )?)
             }
             (Features::Tokens(seqs), DataShape::Text { pad_id, .. }) => {
                 let t = idx.iter().map(|&i| seqs[i].len()).max().unwrap_or(1).max(1);

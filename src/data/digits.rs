@@ -62,7 +62,9 @@ mod tests {
         assert_eq!(d.train.len() + d.test.len(), 1797);
         assert_eq!(d.num_classes(), 10);
         assert!((355..=365).contains(&d.test.len()), "{}", d.test.len());
-        let Features::Images(px) = &d.train.features else { panic!() };
+        let Features::Images(px) = &d.train.features else {
+            panic!()
+        };
         assert!(px.iter().all(|v| (-1.0..=1.0).contains(v)));
     }
 }

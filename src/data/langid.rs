@@ -14,7 +14,14 @@ pub const EOS_ID: u32 = 258;
 pub const VOCAB_SIZE: usize = 259;
 
 /// Languages available offline.
-pub const LANGUAGES: [&str; 6] = ["english", "french", "german", "spanish", "italian", "portuguese"];
+pub const LANGUAGES: [&str; 6] = [
+    "english",
+    "french",
+    "german",
+    "spanish",
+    "italian",
+    "portuguese",
+];
 
 fn sentences(language: &str) -> Option<&'static str> {
     let dir = match language {
@@ -26,14 +33,19 @@ fn sentences(language: &str) -> Option<&'static str> {
         "portuguese" => &lingua_portuguese_language_model::PORTUGUESE_TESTDATA_DIRECTORY,
         _ => return None,
     };
-    dir.get_file("sentences.txt").and_then(|f| f.contents_utf8())
+    dir.get_file("sentences.txt")
+        .and_then(|f| f.contents_utf8())
 }
 
 /// Byte tokens of one sentence: start token, then at most `max_length - 1` bytes.
 pub fn encode(text: &str, max_length: usize) -> Vec<u32> {
     let mut ids = Vec::with_capacity(max_length);
     ids.push(BOS_ID);
-    ids.extend(text.bytes().take(max_length.saturating_sub(1)).map(u32::from));
+    ids.extend(
+        text.bytes()
+            .take(max_length.saturating_sub(1))
+            .map(u32::from),
+    );
     ids
 }
 
@@ -96,9 +108,17 @@ mod tests {
     fn six_languages_of_real_sentences() {
         let d = load(&DataSection::default(), 3).unwrap();
         assert_eq!(d.num_classes(), 6);
-        assert!(d.train.len() + d.test.len() >= 5900, "{}", d.train.len() + d.test.len());
-        let Features::Tokens(t) = &d.train.features else { panic!() };
-        assert!(t.iter().all(|s| s[0] == BOS_ID && s.len() <= 32 && s.len() > 1));
+        assert!(
+            d.train.len() + d.test.len() >= 5900,
+            "{}",
+            d.train.len() + d.test.len()
+        );
+        let Features::Tokens(t) = &d.train.features else {
+            panic!()
+        };
+        assert!(t
+            .iter()
+            .all(|s| s[0] == BOS_ID && s.len() <= 32 && s.len() > 1));
     }
 
     #[test]

@@ -6,7 +6,12 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 /// Returns (train indices, test indices), each sorted, for `labels` with `num_classes` classes.
-pub fn stratified(labels: &[u32], num_classes: usize, test_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+pub fn stratified(
+    labels: &[u32],
+    num_classes: usize,
+    test_fraction: f64,
+    seed: u64,
+) -> (Vec<usize>, Vec<usize>) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ SPLIT_SALT);
     let mut train = Vec::new();
     let mut test = Vec::new();

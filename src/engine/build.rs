@@ -13,7 +13,13 @@ pub fn arch_config(cfg: &ExperimentConfig, data: &Dataset) -> Result<ArchConfig,
         "vit" => ArchConfig::Vit(vit::VitConfig::from_experiment(m, &data.shape, n)?),
         "swin" => ArchConfig::Swin(swin::SwinConfig::from_experiment(m, &data.shape, n)?),
         "gpt2" => ArchConfig::Gpt2(gpt2::Gpt2Config::from_experiment(m, &data.shape, n)?),
-        "roberta" => ArchConfig::Roberta(roberta::RobertaConfig::from_experiment(m, &data.shape, n)?),
-        other => return Err(EbtError::config(format!("model.arch: unknown architecture {other:?}"))),
+        "roberta" => {
+            ArchConfig::Roberta(roberta::RobertaConfig::from_experiment(m, &data.shape, n)?)
+        }
+        other => {
+            return Err(EbtError::config(format!(
+                "model.arch: unknown architecture {other:?}"
+            )))
+        }
     })
 }

@@ -41,7 +41,11 @@ impl<'a> Control<'a> {
         Ok(())
     }
 
-    fn handle(&mut self, cmd: Command, waiting_ticket: bool) -> Result<Option<TicketAnswer>, EbtError> {
+    fn handle(
+        &mut self,
+        cmd: Command,
+        waiting_ticket: bool,
+    ) -> Result<Option<TicketAnswer>, EbtError> {
         match cmd {
             Command::SelectRatio(r) => self.selected_ratio = r,
             Command::Stop => {

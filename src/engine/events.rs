@@ -230,7 +230,9 @@ pub enum Command {
     /// Ratio the user is looking at; a ticket is offered for this ratio.
     SelectRatio(f64),
     /// Take the offered ticket (at this ratio).
-    ConfirmTicket { ratio: f64 },
+    ConfirmTicket {
+        ratio: f64,
+    },
     /// Keep searching.
     RejectTicket,
     Pause,

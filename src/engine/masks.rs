@@ -26,7 +26,11 @@ pub struct MaskMaker {
 }
 
 impl MaskMaker {
-    pub fn new(cfg: &ExperimentConfig, arch: &ArchConfig, store: &ParamStore) -> Result<Self, EbtError> {
+    pub fn new(
+        cfg: &ExperimentConfig,
+        arch: &ArchConfig,
+        store: &ParamStore,
+    ) -> Result<Self, EbtError> {
         let structure = arch.structure();
         let structured = cfg.prune.kind == "structured";
         let layout = if structured {
@@ -41,7 +45,11 @@ impl MaskMaker {
         };
         Ok(Self {
             structured,
-            scope: if cfg.prune.scope == "layer" { Scope::Layer } else { Scope::Global },
+            scope: if cfg.prune.scope == "layer" {
+                Scope::Layer
+            } else {
+                Scope::Global
+            },
             ratios: cfg.search.ratios.clone(),
             structure,
             layout,
@@ -66,18 +74,37 @@ impl MaskMaker {
         let scores = score::magnitude_scores(&self.layout, &self.structure, weights)?;
         self.ratios
             .iter()
-            .map(|&r| Ok((r, select::select(&self.layout, &scores, r, self.scope, self.min_keep())?)))
+            .map(|&r| {
+                Ok((
+                    r,
+                    select::select(&self.layout, &scores, r, self.scope, self.min_keep())?,
+                ))
+            })
             .collect()
     }
 
     /// A seeded random mask with the same counts as a magnitude mask at `ratio` (the control).
     pub fn random_mask(&self, ratio: f64, seed: u64) -> Result<Mask, EbtError> {
-        Ok(select::random_mask(&self.layout, ratio, self.scope, self.min_keep(), seed)?)
+        Ok(select::random_mask(
+            &self.layout,
+            ratio,
+            self.scope,
+            self.min_keep(),
+            seed,
+        )?)
     }
 
     /// Element masks that keep a mask's zeros fixed during training.
-    pub fn element_masks(&self, mask: &Mask, weights: &BTreeMap<String, Tensor>) -> Result<BTreeMap<String, Tensor>, EbtError> {
-        let device = weights.values().next().map(|t| t.device().clone()).unwrap_or(candle_core::Device::Cpu);
+    pub fn element_masks(
+        &self,
+        mask: &Mask,
+        weights: &BTreeMap<String, Tensor>,
+    ) -> Result<BTreeMap<String, Tensor>, EbtError> {
+        let device = weights
+            .values()
+            .next()
+            .map(|t| t.device().clone())
+            .unwrap_or(candle_core::Device::Cpu);
         Ok(apply::element_masks(
             mask,
             &self.layout,
@@ -95,7 +122,14 @@ impl MaskMaker {
         arch: &ArchConfig,
         weights: &BTreeMap<String, Tensor>,
         mask: &Mask,
-    ) -> Result<(ArchConfig, BTreeMap<String, Tensor>, Option<BTreeMap<String, Tensor>>), EbtError> {
+    ) -> Result<
+        (
+            ArchConfig,
+            BTreeMap<String, Tensor>,
+            Option<BTreeMap<String, Tensor>>,
+        ),
+        EbtError,
+    > {
         if self.structured {
             let plan = apply::structure_plan(mask, &self.layout, &self.structure)?;
             let (a, t) = surgery::shrink(arch, weights, &plan)?;

@@ -60,7 +60,12 @@ impl Trainee {
         let eval_model = arch.build(store.eval_builder(), DropoutRng::new(dropout_seed))?;
         let t = &cfg.train;
         let opt = AdamW::new(store.vars(), t.weight_decay, t.grad_clip)?;
-        let schedule = Schedule::new(t.lr, epochs * steps_per_epoch, t.warmup_fraction, &t.schedule);
+        let schedule = Schedule::new(
+            t.lr,
+            epochs * steps_per_epoch,
+            t.warmup_fraction,
+            &t.schedule,
+        );
         Ok(Self {
             arch,
             store,
@@ -88,14 +93,14 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// Trains `t` for one epoch (`epoch` is 1-based within its run), evaluates, records.
-    fn epoch(
-        &mut self,
-        t: &mut Trainee,
-        run: RunKind,
-        epoch: usize,
-    ) -> Result<(), EbtError> {
+    fn epoch(&mut self, t: &mut Trainee, run: RunKind, epoch: usize) -> Result<(), EbtError> {
         let start = Instant::now();
-        let seed = self.cfg.train.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64);
+        let seed = self
+            .cfg
+            .train
+            .seed
+            .wrapping_mul(1_000_003)
+            .wrapping_add(epoch as u64);
         let batch = self.cfg.train.batch_size;
         let mut err: Option<EbtError> = None;
         let stats = {
@@ -108,21 +113,22 @@ impl Ctx<'_> {
             } = t;
             let rec = &self.rec;
             let control = &mut self.control;
-            let mut hook = |step: usize, steps: usize, _global: usize| -> candle_core::Result<StepControl> {
-                rec.emit(TrainerEvent::Progress {
-                    run,
-                    epoch,
-                    step,
-                    steps,
-                });
-                match control.poll() {
-                    Ok(()) => Ok(StepControl::Continue),
-                    Err(e) => {
-                        err = Some(e);
-                        Ok(StepControl::Stop)
+            let mut hook =
+                |step: usize, steps: usize, _global: usize| -> candle_core::Result<StepControl> {
+                    rec.emit(TrainerEvent::Progress {
+                        run,
+                        epoch,
+                        step,
+                        steps,
+                    });
+                    match control.poll() {
+                        Ok(()) => Ok(StepControl::Continue),
+                        Err(e) => {
+                            err = Some(e);
+                            Ok(StepControl::Stop)
+                        }
                     }
-                }
-            };
+                };
             train_epoch(
                 train_model.as_ref(),
                 opt,
@@ -139,7 +145,13 @@ impl Ctx<'_> {
         if let Some(e) = err {
             return Err(e);
         }
-        let (eval_loss, eval_acc) = evaluate(t.eval_model.as_ref(), &self.data.test, &self.data.shape, EVAL_BATCH, &self.device)?;
+        let (eval_loss, eval_acc) = evaluate(
+            t.eval_model.as_ref(),
+            &self.data.test,
+            &self.data.shape,
+            EVAL_BATCH,
+            &self.device,
+        )?;
         let seconds = start.elapsed().as_secs_f64();
         t.seconds += seconds;
         t.step_ms.extend_from_slice(&stats.step_ms);
@@ -183,7 +195,10 @@ pub fn run(
     write_atomic(&dir.config(), cfg.to_toml().as_bytes())?;
     let data = data::load(&cfg.data, cfg.train.seed)?;
     if data.train.is_empty() || data.test.is_empty() {
-        return Err(EbtError::data(format!("{}: the train or test split is empty", data.name)));
+        return Err(EbtError::data(format!(
+            "{}: the train or test split is empty",
+            data.name
+        )));
     }
     let device = Device::Cpu;
     let arch = arch_config(cfg, &data)?;
@@ -193,7 +208,14 @@ pub fn run(
     let seed = cfg.train.seed;
 
     let dense_store = ParamStore::new(seed, &device);
-    let mut dense = Trainee::new(arch.clone(), dense_store, cfg, epochs, steps_per_epoch, seed)?;
+    let mut dense = Trainee::new(
+        arch.clone(),
+        dense_store,
+        cfg,
+        epochs,
+        steps_per_epoch,
+        seed,
+    )?;
     let maker = MaskMaker::new(cfg, &arch, &dense.store)?;
     let epsilon = cfg.epsilon();
     let mut ctx = Ctx {
@@ -250,12 +272,22 @@ pub fn run(
         let t0 = Instant::now();
         let weights = dense.store.snapshot()?;
         let masks = maker.masks(&weights)?;
-        let (snap, candidates) = tracker.observe(snapshot_index, epoch, dense.global_step, masks.clone(), maker.layout(), maker.num_layers())?;
+        let (snap, candidates) = tracker.observe(
+            snapshot_index,
+            epoch,
+            dense.global_step,
+            masks.clone(),
+            maker.layout(),
+            maker.num_layers(),
+        )?;
         ctx.rec.masks(snap)?;
         write_distances(&ctx.rec.dir, &tracker, &cfg.search.ratios)?;
         if cfg.search.apply {
             // Iterative pruning: the selected ratio's mask is applied from now on.
-            if let Some((_, m)) = masks.iter().find(|(r, _)| same(*r, ctx.control.selected_ratio)) {
+            if let Some((_, m)) = masks
+                .iter()
+                .find(|(r, _)| same(*r, ctx.control.selected_ratio))
+            {
                 dense.opt.set_masks(maker.element_masks(m, &weights)?)?;
             }
         }
@@ -264,7 +296,11 @@ pub fn run(
         snapshot_index += 1;
 
         // Ticket decision.
-        let wanted = if opts.interactive { ctx.control.selected_ratio } else { cfg.ticket.ratio };
+        let wanted = if opts.interactive {
+            ctx.control.selected_ratio
+        } else {
+            cfg.ticket.ratio
+        };
         if let Some(c) = candidates.iter().find(|c| same(c.ratio, wanted)) {
             let take = if opts.interactive {
                 let mut offer = c.clone();
@@ -286,7 +322,9 @@ pub fn run(
                     .iter()
                     .find(|(r, _)| same(*r, ratio))
                     .map(|(_, m)| m.clone())
-                    .ok_or_else(|| EbtError::config(format!("ratio {ratio} is not one of search.ratios")))?;
+                    .ok_or_else(|| {
+                        EbtError::config(format!("ratio {ratio} is not one of search.ratios"))
+                    })?;
                 let window_distances = candidates
                     .iter()
                     .find(|c| same(c.ratio, ratio))
@@ -313,7 +351,11 @@ pub fn run(
     let ticket = match ticket {
         Some(t) => t,
         None => {
-            let ratio = if opts.interactive { ctx.control.selected_ratio } else { cfg.ticket.ratio };
+            let ratio = if opts.interactive {
+                ctx.control.selected_ratio
+            } else {
+                cfg.ticket.ratio
+            };
             ctx.rec.warn(format!(
                 "no early-bird ticket at p = {ratio} within search.max_epochs = {max_search} (ε = {epsilon}); \
                  pruning with the mask of the last epoch"
@@ -324,7 +366,9 @@ pub fn run(
                 .into_iter()
                 .find(|(r, _)| same(*r, ratio))
                 .map(|(_, m)| m)
-                .ok_or_else(|| EbtError::config(format!("ratio {ratio} is not one of search.ratios")))?;
+                .ok_or_else(|| {
+                    EbtError::config(format!("ratio {ratio} is not one of search.ratios"))
+                })?;
             Ticket {
                 ratio,
                 index: snapshot_index.saturating_sub(1),
@@ -346,14 +390,36 @@ pub fn run(
         retrain_epochs,
     });
     let search_seconds = dense.seconds + mask_seconds;
-    let first_tickets: Vec<(f64, Option<usize>)> =
-        cfg.search.ratios.iter().map(|&r| (r, tracker.first_ticket(r))).collect();
-    report::write_ticket(&ctx.rec.dir, ticket.ratio, ticket.index, ticket.epoch, ticket.converged, &ticket.window_distances, &first_tickets, &tracker, &ctx.rec.snapshots)?;
+    let first_tickets: Vec<(f64, Option<usize>)> = cfg
+        .search
+        .ratios
+        .iter()
+        .map(|&r| (r, tracker.first_ticket(r)))
+        .collect();
+    report::write_ticket(
+        &ctx.rec.dir,
+        ticket.ratio,
+        ticket.index,
+        ticket.epoch,
+        ticket.converged,
+        &ticket.window_distances,
+        &first_tickets,
+        &tracker,
+        &ctx.rec.snapshots,
+    )?;
 
     // ── prune + retrain ────────────────────────────────────────────────────────────────
     ctx.rec.emit(TrainerEvent::Phase(Phase::Pruning));
     let t_prune = Instant::now();
-    let mut pruned = prune_model(&mut ctx, &maker, &arch, &ticket, &ticket.mask, retrain_epochs, seed ^ 0x7ec4)?;
+    let mut pruned = prune_model(
+        &mut ctx,
+        &maker,
+        &arch,
+        &ticket,
+        &ticket.mask,
+        retrain_epochs,
+        seed ^ 0x7ec4,
+    )?;
     let prune_seconds = t_prune.elapsed().as_secs_f64();
     let (heads, neurons) = maker.unit_counts(&pruned.arch);
     let pruned_params = maker.effective_params(&pruned.store, &ticket.mask);
@@ -391,7 +457,15 @@ pub fn run(
     let random = if cfg.retrain.random_control {
         ctx.rec.emit(TrainerEvent::Phase(Phase::Control));
         let rmask = maker.random_mask(ticket.ratio, seed ^ 0x4a4d)?;
-        let mut r = prune_model(&mut ctx, &maker, &arch, &ticket, &rmask, retrain_epochs, seed ^ 0x7ec4)?;
+        let mut r = prune_model(
+            &mut ctx,
+            &maker,
+            &arch,
+            &ticket,
+            &rmask,
+            retrain_epochs,
+            seed ^ 0x7ec4,
+        )?;
         for e in 1..=retrain_epochs {
             ctx.epoch(&mut r, RunKind::Random, e)?;
         }
@@ -480,7 +554,14 @@ fn prune_model(
     } else {
         (ticket.epoch + epochs, ticket.global_step)
     };
-    let mut t = Trainee::new(new_arch, store, cfg, schedule_epochs, ctx.steps_per_epoch, cfg.train.seed ^ 0xd409)?;
+    let mut t = Trainee::new(
+        new_arch,
+        store,
+        cfg,
+        schedule_epochs,
+        ctx.steps_per_epoch,
+        cfg.train.seed ^ 0xd409,
+    )?;
     t.global_step = start_step;
     if let Some(m) = elem_masks {
         t.opt.set_masks(m)?;

@@ -45,7 +45,10 @@ impl Recorder {
     /// Records one mask snapshot and rewrites `sparsity.csv`.
     pub fn masks(&mut self, snap: MaskSnapshot) -> Result<(), EbtError> {
         self.snapshots.push(snap.clone());
-        write_atomic(&self.dir.sparsity(), sparsity_csv(&self.snapshots).as_bytes())?;
+        write_atomic(
+            &self.dir.sparsity(),
+            sparsity_csv(&self.snapshots).as_bytes(),
+        )?;
         self.emit(TrainerEvent::Masks(snap));
         Ok(())
     }

@@ -109,7 +109,9 @@ pub fn structure_plan(
         .into_iter()
         .enumerate()
         .map(|(g, k)| {
-            k.ok_or_else(|| PruneError::Invalid(format!("layout has no segment for unit group {g}")))
+            k.ok_or_else(|| {
+                PruneError::Invalid(format!("layout has no segment for unit group {g}"))
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     let plan = StructurePlan { kept };

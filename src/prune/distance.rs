@@ -45,7 +45,10 @@ pub fn hamming(a: &Mask, b: &Mask) -> Result<f64> {
 /// |A Δ B| / (pruned(A) + pruned(B)): for equal pruned counts k this is |A Δ B| / 2k, one minus
 /// the overlap of the two pruned sets. 0 when neither mask prunes anything.
 pub fn pruned_distance(a: &Mask, b: &Mask) -> Result<f64> {
-    Ok(pruned_from(a.xor_count(b)?, a.count_pruned() + b.count_pruned()))
+    Ok(pruned_from(
+        a.xor_count(b)?,
+        a.count_pruned() + b.count_pruned(),
+    ))
 }
 
 /// The distance of `kind` between two masks.
@@ -172,7 +175,10 @@ mod tests {
         assert_eq!(pruned_distance(&a, &b).unwrap(), 2.0 / 4.0);
         let all = Mask::all_kept(8);
         assert_eq!(pruned_distance(&all, &all).unwrap(), 0.0);
-        assert_eq!(hamming(&Mask::all_kept(0), &Mask::all_kept(0)).unwrap(), 0.0);
+        assert_eq!(
+            hamming(&Mask::all_kept(0), &Mask::all_kept(0)).unwrap(),
+            0.0
+        );
         assert!(hamming(&a, &Mask::all_kept(9)).is_err());
     }
 
@@ -187,7 +193,10 @@ mod tests {
 
     #[test]
     fn distance_kind_parses_config_words() {
-        assert_eq!("pruned".parse::<DistanceKind>().unwrap(), DistanceKind::Pruned);
+        assert_eq!(
+            "pruned".parse::<DistanceKind>().unwrap(),
+            DistanceKind::Pruned
+        );
         assert!("cosine".parse::<DistanceKind>().is_err());
     }
 }

@@ -154,8 +154,15 @@ mod tests {
             num_layers: 2,
         };
         let l = MaskLayout::structured(&s);
-        let starts: Vec<_> = l.segments.iter().map(|s| (s.start, s.len, s.pool, s.layer)).collect();
-        assert_eq!(starts, vec![(0, 2, 0, 0), (2, 5, 1, 0), (7, 3, 0, 1), (10, 4, 1, 1)]);
+        let starts: Vec<_> = l
+            .segments
+            .iter()
+            .map(|s| (s.start, s.len, s.pool, s.layer))
+            .collect();
+        assert_eq!(
+            starts,
+            vec![(0, 2, 0, 0), (2, 5, 1, 0), (7, 3, 0, 1), (10, 4, 1, 1)]
+        );
         assert_eq!(l.segments[2].what, Units::Heads { group: 2 });
         assert_eq!(l.len(), 14);
     }

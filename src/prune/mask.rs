@@ -130,7 +130,7 @@ impl Mask {
 
 /// Zeroes the bits of the last word beyond `len` (the type's invariant).
 fn clear_tail(words: &mut [u64], len: usize) {
-    if len % WORD_BITS != 0 {
+    if !len.is_multiple_of(WORD_BITS) {
         if let Some(last) = words.last_mut() {
             *last &= (1u64 << (len % WORD_BITS)) - 1;
         }
@@ -168,7 +168,9 @@ impl TryFrom<MaskRepr> for Mask {
             )));
         }
         if let Some(bad) = r.words.chars().find(|c| !c.is_ascii_hexdigit()) {
-            return Err(PruneError::Invalid(format!("mask words contain {bad:?}, not a hex digit")));
+            return Err(PruneError::Invalid(format!(
+                "mask words contain {bad:?}, not a hex digit"
+            )));
         }
         // All ASCII hex digits, so every 16-byte slice is on a char boundary and parses.
         let words: Vec<u64> = (0..n_words)
@@ -218,9 +220,22 @@ mod tests {
     fn count_kept_in_matches_a_loop() {
         let kept = pattern(200);
         let m = Mask::from_kept(&kept);
-        for (start, len) in [(0, 0), (0, 200), (3, 10), (60, 8), (63, 1), (64, 64), (10, 150), (199, 1)] {
+        for (start, len) in [
+            (0, 0),
+            (0, 200),
+            (3, 10),
+            (60, 8),
+            (63, 1),
+            (64, 64),
+            (10, 150),
+            (199, 1),
+        ] {
             let expected = kept[start..start + len].iter().filter(|&&k| k).count();
-            assert_eq!(m.count_kept_in(start, len).unwrap(), expected, "{start}+{len}");
+            assert_eq!(
+                m.count_kept_in(start, len).unwrap(),
+                expected,
+                "{start}+{len}"
+            );
         }
         assert!(m.count_kept_in(150, 51).is_err());
     }
@@ -229,7 +244,14 @@ mod tests {
     fn xor_count_rejects_other_lengths() {
         let a = Mask::all_kept(10);
         let b = Mask::all_kept(11);
-        assert!(matches!(a.xor_count(&b), Err(PruneError::LengthMismatch { expected: 10, found: 11, .. })));
+        assert!(matches!(
+            a.xor_count(&b),
+            Err(PruneError::LengthMismatch {
+                expected: 10,
+                found: 11,
+                ..
+            })
+        ));
     }
 
     #[test]

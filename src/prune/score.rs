@@ -55,9 +55,8 @@ pub fn magnitude_scores(
                 let mut sums = vec![0f64; g.count];
                 for s in g.slices.iter().filter(|s| s.scored) {
                     let key = (s.tensor.as_str(), s.axis);
-                    if !axis_l1.contains_key(&key) {
-                        let l1 = l1_along_axis(lookup(tensors, &s.tensor)?, s.axis)?;
-                        axis_l1.insert(key, l1);
+                    if let std::collections::btree_map::Entry::Vacant(e) = axis_l1.entry(key) {
+                        e.insert(l1_along_axis(lookup(tensors, &s.tensor)?, s.axis)?);
                     }
                     let l1 = &axis_l1[&key];
                     let end = s.offset + g.count * s.unit_len;
@@ -121,11 +120,17 @@ mod tests {
 
     #[test]
     fn l1_along_each_axis_of_a_3d_tensor() {
-        let v: Vec<f32> = (0..24).map(|i| if i % 2 == 0 { i as f32 } else { -(i as f32) }).collect();
+        let v: Vec<f32> = (0..24)
+            .map(|i| if i % 2 == 0 { i as f32 } else { -(i as f32) })
+            .collect();
         let t = Tensor::from_vec(v, (2, 3, 4), &Device::Cpu).unwrap();
         // axis 1, index j: sum over o, k of |o*12 + j*4 + k|
         let expected: Vec<f64> = (0..3)
-            .map(|j| (0..2).flat_map(|o| (0..4).map(move |k| (o * 12 + j * 4 + k) as f64)).sum())
+            .map(|j| {
+                (0..2)
+                    .flat_map(|o| (0..4).map(move |k| (o * 12 + j * 4 + k) as f64))
+                    .sum()
+            })
             .collect();
         assert_eq!(l1_along_axis(&t, 1).unwrap(), expected);
         // axis 2, index k: 6k + (0 + 12) * 3 + (0 + 4 + 8) * 2

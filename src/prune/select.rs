@@ -164,14 +164,21 @@ fn prune_in_group(
     if k < eligible.len() {
         eligible.select_nth_unstable(k - 1);
     }
-    eligible[..k].iter().map(|&key| (key & 0xFFFF_FFFF) as usize).collect()
+    eligible[..k]
+        .iter()
+        .map(|&key| (key & 0xFFFF_FFFF) as usize)
+        .collect()
 }
 
 /// A `u64` whose order is (score by `f32::total_cmp`, then bit index): the score's bits mapped
 /// to an order-preserving `u32` in the high half, the index (< 2^32, checked) in the low half.
 fn rank_key(score: f32, index: usize) -> u64 {
     let b = score.to_bits();
-    let ordered = if b & 0x8000_0000 != 0 { !b } else { b | 0x8000_0000 };
+    let ordered = if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    };
     (u64::from(ordered) << 32) | index as u64
 }
 
@@ -181,7 +188,17 @@ mod tests {
 
     #[test]
     fn rank_key_orders_like_total_cmp() {
-        let xs = [f32::NEG_INFINITY, -2.5, -0.0, 0.0, 1e-30, 1.0, 3.0, f32::INFINITY, f32::NAN];
+        let xs = [
+            f32::NEG_INFINITY,
+            -2.5,
+            -0.0,
+            0.0,
+            1e-30,
+            1.0,
+            3.0,
+            f32::INFINITY,
+            f32::NAN,
+        ];
         for w in xs.windows(2) {
             assert!(rank_key(w[0], 5) < rank_key(w[1], 0), "{} < {}", w[0], w[1]);
         }

@@ -38,7 +38,9 @@ impl SearchTracker {
     /// One distance matrix and one detector (`window`, `epsilon`, `kind`) per ratio.
     pub fn new(ratios: &[f64], window: usize, epsilon: f64, kind: DistanceKind) -> Result<Self> {
         if ratios.is_empty() {
-            return Err(PruneError::Invalid("search.ratios: needs at least one ratio".into()));
+            return Err(PruneError::Invalid(
+                "search.ratios: needs at least one ratio".into(),
+            ));
         }
         let tracks = ratios
             .iter()
@@ -103,7 +105,10 @@ impl SearchTracker {
             .zip(&self.tracks)
             .map(|(m, t)| {
                 m.ok_or_else(|| {
-                    PruneError::Invalid(format!("snapshot {index} has no mask for ratio {}", t.ratio))
+                    PruneError::Invalid(format!(
+                        "snapshot {index} has no mask for ratio {}",
+                        t.ratio
+                    ))
                 })
             })
             .collect::<Result<Vec<Mask>>>()?;
@@ -213,7 +218,7 @@ pub fn distances_csv(epochs: &[usize], lower: &[Vec<f64>]) -> Result<String> {
     out.push('\n');
     for (i, e) in epochs.iter().enumerate() {
         write!(out, "{e}").unwrap();
-        for j in 0..epochs.len() {
+        for (j, _) in epochs.iter().enumerate() {
             let d = match j.cmp(&i) {
                 std::cmp::Ordering::Less => lower[i][j],
                 std::cmp::Ordering::Equal => 0.0,

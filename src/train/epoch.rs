@@ -62,7 +62,10 @@ pub fn train_epoch(
         opt.step(&grads, lr)?;
         let l = loss.to_scalar::<f32>()? as f64;
         if !l.is_finite() {
-            candle_core::bail!("training diverged: loss is {l} at step {} (try a lower train.lr)", *global_step + 1);
+            candle_core::bail!(
+                "training diverged: loss is {l} at step {} (try a lower train.lr)",
+                *global_step + 1
+            );
         }
         loss_sum += l;
         *global_step += 1;
