@@ -81,7 +81,10 @@ impl AdamW {
         let mut sq = 0f64;
         for s in &self.slots {
             let g = match grads.get(s.var.as_tensor()) {
+                // Gradients can carry the backward graph; detached, the moments never chain
+                // step to step (that chain grows without bound and was an out-of-memory).
                 Some(g) => {
+                    let g = g.detach();
                     let g = match self.masks.get(&s.name) {
                         Some(m) => g.broadcast_mul(m)?,
                         None => g.clone(),
@@ -104,8 +107,8 @@ impl AdamW {
         for (s, g) in self.slots.iter_mut().zip(gs) {
             let Some(g) = g else { continue };
             let g = if scale != 1.0 { (g * scale)? } else { g };
-            s.m = ((&s.m * self.beta1)? + (&g * (1.0 - self.beta1))?)?;
-            s.v = ((&s.v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
+            s.m = ((&s.m * self.beta1)? + (&g * (1.0 - self.beta1))?)?.detach();
+            s.v = ((&s.v * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?.detach();
             let mhat = (&s.m / bc1)?;
             let vhat = (&s.v / bc2)?;
             let theta = s.var.as_detached_tensor();
