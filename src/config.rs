@@ -164,8 +164,6 @@ pub struct SearchSection {
     pub distance: String,
     /// Give up after this many search epochs (default: train.epochs).
     pub max_epochs: Option<usize>,
-    /// Also take a mask every N optimiser steps (0 = at epoch ends only).
-    pub every_steps: usize,
     /// false: observe masks only (Early-Bird); true: apply the current mask while searching.
     pub apply: bool,
 }
@@ -178,7 +176,6 @@ impl Default for SearchSection {
             epsilon: None,
             distance: "hamming".into(),
             max_epochs: None,
-            every_steps: 0,
             apply: false,
         }
     }
@@ -223,7 +220,8 @@ impl Default for TicketSection {
 pub struct RetrainSection {
     /// continue (from the ticket's weights) | reinit (fresh init, same hyper-parameters)
     pub mode: String,
-    /// Default: train.epochs.
+    /// Default: the remaining `train.epochs - ticket epoch` for `continue` (the schedule goes on
+    /// where the ticket left it), `train.epochs` for `reinit`.
     pub epochs: Option<usize>,
     /// Also retrain a random mask of the ticket's ratio as a control.
     pub random_control: bool,
@@ -243,8 +241,9 @@ impl ExperimentConfig {
     /// Reads a TOML file and applies `key=value` overrides (value in TOML syntax; a bare word is a string).
     pub fn load(path: Option<&Path>, overrides: &[String]) -> Result<Self, EbtError> {
         let text = match path {
-            Some(p) => std::fs::read_to_string(p)
-                .map_err(|e| EbtError::config(format!("cannot read config {}: {e}", p.display())))?,
+            Some(p) => std::fs::read_to_string(p).map_err(|e| {
+                EbtError::config(format!("cannot read config {}: {e}", p.display()))
+            })?,
             None => DEFAULT_CONFIG.to_string(),
         };
         let origin = path
@@ -254,15 +253,18 @@ impl ExperimentConfig {
     }
 
     pub fn from_toml_str(text: &str, overrides: &[String], origin: &str) -> Result<Self, EbtError> {
-        let mut table: toml::Table = text
-            .parse()
-            .map_err(|e: toml::de::Error| EbtError::config(format!("{origin}: {}", one_line(&e.to_string()))))?;
+        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+            EbtError::config(format!("{origin}: {}", one_line(&e.to_string())))
+        })?;
         for o in overrides {
             apply_override(&mut table, o)?;
         }
-        let cfg: ExperimentConfig = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e: toml::de::Error| EbtError::config(format!("{origin}: {}", one_line(&e.to_string()))))?;
+        let cfg: ExperimentConfig =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| {
+                    EbtError::config(format!("{origin}: {}", one_line(&e.to_string())))
+                })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -287,8 +289,17 @@ impl ExperimentConfig {
         self.search.max_epochs.unwrap_or(self.train.epochs)
     }
 
-    pub fn retrain_epochs(&self) -> usize {
-        self.retrain.epochs.unwrap_or(self.train.epochs)
+    /// Epochs of retraining after a ticket drawn at `ticket_epoch`: the configured number, else
+    /// what keeps the total equal to the dense run — the remaining epochs when continuing from the
+    /// ticket (You et al.'s EB-Train), the full length when re-initialising.
+    pub fn retrain_epochs(&self, ticket_epoch: usize) -> usize {
+        self.retrain
+            .epochs
+            .unwrap_or(if self.retrain.mode == "continue" {
+                self.train.epochs.saturating_sub(ticket_epoch).max(1)
+            } else {
+                self.train.epochs
+            })
     }
 
     /// Checks every key a run depends on; the message names the key and the bad value.
@@ -296,19 +307,31 @@ impl ExperimentConfig {
         let bad = |key: &str, msg: String| Err(EbtError::config(format!("{key}: {msg}")));
         let m = &self.model;
         if !["vit", "swin", "gpt2", "roberta"].contains(&m.arch.as_str()) {
-            return bad("model.arch", format!("unknown architecture {:?} (expected vit, swin, gpt2 or roberta)", m.arch));
+            return bad(
+                "model.arch",
+                format!(
+                    "unknown architecture {:?} (expected vit, swin, gpt2 or roberta)",
+                    m.arch
+                ),
+            );
         }
-        if m.hidden_size == 0 || m.num_heads == 0 || m.hidden_size % m.num_heads != 0 {
+        if m.hidden_size == 0 || m.num_heads == 0 || !m.hidden_size.is_multiple_of(m.num_heads) {
             return bad(
                 "model.hidden_size",
-                format!("{} must be a positive multiple of model.num_heads = {}", m.hidden_size, m.num_heads),
+                format!(
+                    "{} must be a positive multiple of model.num_heads = {}",
+                    m.hidden_size, m.num_heads
+                ),
             );
         }
         if m.arch != "swin" && m.num_layers == 0 {
             return bad("model.num_layers", "must be at least 1".into());
         }
         if m.arch == "swin" && (m.depths.is_empty() || m.depths.contains(&0)) {
-            return bad("model.depths", format!("{:?}: every stage needs at least one block", m.depths));
+            return bad(
+                "model.depths",
+                format!("{:?}: every stage needs at least one block", m.depths),
+            );
         }
         if m.intermediate_size == 0 {
             return bad("model.intermediate_size", "must be at least 1".into());
@@ -316,20 +339,32 @@ impl ExperimentConfig {
         if m.patch_size == 0 {
             return bad("model.patch_size", "must be at least 1".into());
         }
-        for (k, v) in [("model.dropout", m.dropout), ("model.attention_dropout", m.attention_dropout)] {
+        for (k, v) in [
+            ("model.dropout", m.dropout),
+            ("model.attention_dropout", m.attention_dropout),
+        ] {
             if !(0.0..1.0).contains(&v) {
                 return bad(k, format!("{v} is not in [0, 1)"));
             }
         }
-        if !(m.initializer_range > 0.0) {
-            return bad("model.initializer_range", format!("{} must be positive", m.initializer_range));
+        if m.initializer_range.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+            return bad(
+                "model.initializer_range",
+                format!("{} must be positive", m.initializer_range),
+            );
         }
         if !["gelu", "gelu_new", "relu"].contains(&m.hidden_act.as_str()) {
-            return bad("model.hidden_act", format!("{:?} (expected gelu, gelu_new or relu)", m.hidden_act));
+            return bad(
+                "model.hidden_act",
+                format!("{:?} (expected gelu, gelu_new or relu)", m.hidden_act),
+            );
         }
         let d = &self.data;
         if !["digits", "langid"].contains(&d.source.as_str()) {
-            return bad("data.source", format!("unknown source {:?} (expected digits or langid)", d.source));
+            return bad(
+                "data.source",
+                format!("unknown source {:?} (expected digits or langid)", d.source),
+            );
         }
         let vision_data = d.source == "digits";
         if vision_data == self.is_text() {
@@ -339,10 +374,16 @@ impl ExperimentConfig {
             );
         }
         if !(d.test_fraction > 0.0 && d.test_fraction < 1.0) {
-            return bad("data.test_fraction", format!("{} is not in (0, 1)", d.test_fraction));
+            return bad(
+                "data.test_fraction",
+                format!("{} is not in (0, 1)", d.test_fraction),
+            );
         }
         if d.max_length < 2 {
-            return bad("data.max_length", format!("{} must be at least 2", d.max_length));
+            return bad(
+                "data.max_length",
+                format!("{} must be at least 2", d.max_length),
+            );
         }
         let t = &self.train;
         if t.epochs == 0 {
@@ -355,16 +396,28 @@ impl ExperimentConfig {
             return bad("train.lr", format!("{} must be a positive number", t.lr));
         }
         if t.weight_decay < 0.0 {
-            return bad("train.weight_decay", format!("{} must not be negative", t.weight_decay));
+            return bad(
+                "train.weight_decay",
+                format!("{} must not be negative", t.weight_decay),
+            );
         }
         if !(0.0..1.0).contains(&t.warmup_fraction) {
-            return bad("train.warmup_fraction", format!("{} is not in [0, 1)", t.warmup_fraction));
+            return bad(
+                "train.warmup_fraction",
+                format!("{} is not in [0, 1)", t.warmup_fraction),
+            );
         }
         if !["cosine", "linear", "constant"].contains(&t.schedule.as_str()) {
-            return bad("train.schedule", format!("{:?} (expected cosine, linear or constant)", t.schedule));
+            return bad(
+                "train.schedule",
+                format!("{:?} (expected cosine, linear or constant)", t.schedule),
+            );
         }
         if t.grad_clip < 0.0 {
-            return bad("train.grad_clip", format!("{} must not be negative", t.grad_clip));
+            return bad(
+                "train.grad_clip",
+                format!("{} must not be negative", t.grad_clip),
+            );
         }
         let s = &self.search;
         if s.ratios.is_empty() {
@@ -384,30 +437,55 @@ impl ExperimentConfig {
             }
         }
         if !["hamming", "pruned"].contains(&s.distance.as_str()) {
-            return bad("search.distance", format!("{:?} (expected hamming or pruned)", s.distance));
+            return bad(
+                "search.distance",
+                format!("{:?} (expected hamming or pruned)", s.distance),
+            );
         }
         if s.max_epochs == Some(0) {
             return bad("search.max_epochs", "must be at least 1".into());
         }
         if let Some(me) = s.max_epochs {
             if me > t.epochs {
-                return bad("search.max_epochs", format!("{me} exceeds train.epochs = {}", t.epochs));
+                return bad(
+                    "search.max_epochs",
+                    format!("{me} exceeds train.epochs = {}", t.epochs),
+                );
             }
         }
         if !["unstructured", "structured"].contains(&self.prune.kind.as_str()) {
-            return bad("prune.kind", format!("{:?} (expected unstructured or structured)", self.prune.kind));
+            return bad(
+                "prune.kind",
+                format!(
+                    "{:?} (expected unstructured or structured)",
+                    self.prune.kind
+                ),
+            );
         }
         if !["global", "layer"].contains(&self.prune.scope.as_str()) {
-            return bad("prune.scope", format!("{:?} (expected global or layer)", self.prune.scope));
+            return bad(
+                "prune.scope",
+                format!("{:?} (expected global or layer)", self.prune.scope),
+            );
         }
-        if !s.ratios.iter().any(|&r| (r - self.ticket.ratio).abs() < 1e-9) {
+        if !s
+            .ratios
+            .iter()
+            .any(|&r| (r - self.ticket.ratio).abs() < 1e-9)
+        {
             return bad(
                 "ticket.ratio",
-                format!("{} is not one of search.ratios = {:?}", self.ticket.ratio, s.ratios),
+                format!(
+                    "{} is not one of search.ratios = {:?}",
+                    self.ticket.ratio, s.ratios
+                ),
             );
         }
         if !["continue", "reinit"].contains(&self.retrain.mode.as_str()) {
-            return bad("retrain.mode", format!("{:?} (expected continue or reinit)", self.retrain.mode));
+            return bad(
+                "retrain.mode",
+                format!("{:?} (expected continue or reinit)", self.retrain.mode),
+            );
         }
         if self.retrain.epochs == Some(0) {
             return bad("retrain.epochs", "must be at least 1".into());
@@ -431,7 +509,9 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), EbtError> {
     }
     let raw = raw.trim();
     let value = match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t.remove("v").unwrap_or(toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or(toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     };
     let parts: Vec<&str> = key.split('.').collect();
@@ -450,3 +530,80 @@ fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), EbtError> {
 
 /// The embedded default experiment (`configs/digits-vit.toml`).
 pub const DEFAULT_CONFIG: &str = include_str!("../configs/digits-vit.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(overrides: &[&str]) -> Result<ExperimentConfig, EbtError> {
+        let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        ExperimentConfig::load(None, &o)
+    }
+
+    #[test]
+    fn default_config_is_valid() {
+        let c = load(&[]).unwrap();
+        assert_eq!(c.model.arch, "vit");
+        assert_eq!(c.data.source, "digits");
+        assert_eq!(c.epsilon(), 0.1);
+    }
+
+    #[test]
+    fn overrides_take_toml_values_and_bare_strings() {
+        let c = load(&[
+            "search.ratios=[0.1,0.3]",
+            "train.epochs=3",
+            "prune.kind=unstructured",
+            "ticket.ratio=0.1",
+        ])
+        .unwrap();
+        assert_eq!(c.search.ratios, vec![0.1, 0.3]);
+        assert_eq!(c.train.epochs, 3);
+        assert_eq!(c.prune.kind, "unstructured");
+        let c = load(&["data.path=\"x.csv\""]).unwrap();
+        assert_eq!(c.data.path.as_deref(), Some(Path::new("x.csv")));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        for (o, key) in [
+            ("model.arch=lstm", "model.arch"),
+            ("search.ratios=[1.5]", "search.ratios"),
+            ("ticket.ratio=0.2", "ticket.ratio"),
+            ("train.epochs=0", "train.epochs"),
+            ("prune.scope=row", "prune.scope"),
+            ("data.source=langid", "data.source"),
+            ("train.lr=-1", "train.lr"),
+            ("noequals", "key=value"),
+        ] {
+            let e = load(&[o]).unwrap_err().to_string();
+            assert!(e.contains(key), "{o}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+        let e = load(&["train.epoch=3"]).unwrap_err().to_string();
+        assert!(e.contains("epoch"), "{e}");
+    }
+
+    #[test]
+    fn text_models_default_to_the_text_threshold() {
+        let c = load(&[
+            "model.arch=gpt2",
+            "data.source=langid",
+            "search.epsilon=0.01",
+        ])
+        .unwrap();
+        assert_eq!(c.epsilon(), 0.01);
+        let mut c2 = c.clone();
+        c2.search.epsilon = None;
+        assert_eq!(c2.epsilon(), 0.01);
+    }
+
+    #[test]
+    fn shipped_configs_parse() {
+        for f in ["digits-vit", "digits-swin", "langid-gpt2", "langid-roberta"] {
+            let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join(format!("configs/{f}.toml"));
+            ExperimentConfig::load(Some(&p), &[]).unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
+    }
+}

@@ -16,7 +16,9 @@ impl RunDir {
     /// Uses `root` as the run directory, creating it.
     pub fn create(root: &Path) -> Result<Self, EbtError> {
         std::fs::create_dir_all(root).map_err(|e| EbtError::io(root, e))?;
-        Ok(Self { root: root.to_path_buf() })
+        Ok(Self {
+            root: root.to_path_buf(),
+        })
     }
 
     /// `runs/<date>-<model>-<dataset>` under `base`, with a numeric suffix if it already exists.
@@ -46,6 +48,11 @@ impl RunDir {
     }
     pub fn distances(&self, ratio: f64) -> PathBuf {
         self.root.join(distances_file_name(ratio))
+    }
+    /// The same matrix normalised by the pruned count (|A Δ B| / 2k).
+    pub fn pruned_distances(&self, ratio: f64) -> PathBuf {
+        self.root
+            .join(format!("distances_pruned_p{}.csv", format_ratio(ratio)))
     }
     pub fn ticket(&self) -> PathBuf {
         self.root.join("ticket.json")

@@ -87,6 +87,8 @@ pub struct RunInfo {
     /// Full length of the dense training.
     pub epochs: usize,
     pub max_search_epochs: usize,
+    /// Retraining length if the ticket came at `max_search_epochs` (the exact length follows in
+    /// `TicketConfirmed`).
     pub retrain_epochs: usize,
     pub steps_per_epoch: usize,
     /// Number of blocks (rows of the sparsity panel).
@@ -203,6 +205,8 @@ pub enum TrainerEvent {
         index: usize,
         epoch: usize,
         converged: bool,
+        /// Epochs the pruned model (and the control) will be retrained for.
+        retrain_epochs: usize,
     },
     /// Sizes of the pruned model once surgery is done.
     Pruned {
@@ -226,7 +230,9 @@ pub enum Command {
     /// Ratio the user is looking at; a ticket is offered for this ratio.
     SelectRatio(f64),
     /// Take the offered ticket (at this ratio).
-    ConfirmTicket { ratio: f64 },
+    ConfirmTicket {
+        ratio: f64,
+    },
     /// Keep searching.
     RejectTicket,
     Pause,

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::{Init, VarBuilder};
-use rand::{Rng, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// `y = x W^T + b`, weight stored `[out, in]` (PyTorch `nn.Linear`, HF names `weight`/`bias`).
@@ -17,8 +17,21 @@ pub struct Linear {
 }
 
 impl Linear {
-    pub fn new(in_dim: usize, out_dim: usize, bias: bool, std: f64, vb: VarBuilder) -> Result<Self> {
-        let weight = vb.get_with_hints((out_dim, in_dim), "weight", Init::Randn { mean: 0.0, stdev: std })?;
+    pub fn new(
+        in_dim: usize,
+        out_dim: usize,
+        bias: bool,
+        std: f64,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let weight = vb.get_with_hints(
+            (out_dim, in_dim),
+            "weight",
+            Init::Randn {
+                mean: 0.0,
+                stdev: std,
+            },
+        )?;
         let bias = if bias {
             Some(vb.get_with_hints(out_dim, "bias", Init::Const(0.0))?)
         } else {
@@ -47,7 +60,14 @@ pub struct Conv1D {
 
 impl Conv1D {
     pub fn new(in_dim: usize, out_dim: usize, std: f64, vb: VarBuilder) -> Result<Self> {
-        let weight = vb.get_with_hints((in_dim, out_dim), "weight", Init::Randn { mean: 0.0, stdev: std })?;
+        let weight = vb.get_with_hints(
+            (in_dim, out_dim),
+            "weight",
+            Init::Randn {
+                mean: 0.0,
+                stdev: std,
+            },
+        )?;
         let bias = vb.get_with_hints(out_dim, "bias", Init::Const(0.0))?;
         Ok(Self { weight, bias })
     }
@@ -81,7 +101,9 @@ impl Module for LayerNorm {
         let centered = x.broadcast_sub(&mean)?;
         let var = centered.sqr()?.mean_keepdim(D::Minus1)?;
         let normed = centered.broadcast_div(&(var + self.eps)?.sqrt()?)?;
-        normed.broadcast_mul(&self.weight)?.broadcast_add(&self.bias)
+        normed
+            .broadcast_mul(&self.weight)?
+            .broadcast_add(&self.bias)
     }
 }
 
@@ -93,7 +115,14 @@ pub struct Embedding {
 
 impl Embedding {
     pub fn new(n: usize, dim: usize, std: f64, vb: VarBuilder) -> Result<Self> {
-        let weight = vb.get_with_hints((n, dim), "weight", Init::Randn { mean: 0.0, stdev: std })?;
+        let weight = vb.get_with_hints(
+            (n, dim),
+            "weight",
+            Init::Randn {
+                mean: 0.0,
+                stdev: std,
+            },
+        )?;
         Ok(Self { weight })
     }
 
@@ -101,7 +130,9 @@ impl Embedding {
     pub fn forward(&self, ids: &Tensor) -> Result<Tensor> {
         let mut dims = ids.dims().to_vec();
         dims.push(self.weight.dim(1)?);
-        self.weight.index_select(&ids.flatten_all()?, 0)?.reshape(dims)
+        self.weight
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape(dims)
     }
 }
 
@@ -155,12 +186,24 @@ impl DropoutRng {
         }
         let n = x.elem_count();
         let scale = (1.0 / (1.0 - p)) as f32;
-        let keep: Vec<f32> = {
+        // Bulk random bytes (the generator's own optimised fill), then one threshold per element.
+        let threshold = (p * u32::MAX as f64) as u32;
+        let mut bytes = vec![0u8; n * 4];
+        {
             let mut rng = self.0.lock().unwrap_or_else(|e| e.into_inner());
-            (0..n)
-                .map(|_| if rng.random::<f64>() < p { 0.0 } else { scale })
-                .collect()
-        };
+            rng.fill_bytes(&mut bytes);
+        }
+        let keep: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| {
+                let r = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                if r < threshold {
+                    0.0
+                } else {
+                    scale
+                }
+            })
+            .collect();
         let mask = Tensor::from_vec(keep, x.shape(), x.device())?;
         x * mask
     }

@@ -41,7 +41,11 @@ impl ParamStore {
 
     /// A store pre-filled with tensors (a checkpoint, a pruned model); names not present are
     /// still created with their init hints when the model asks (a fresh classification head).
-    pub fn from_tensors(tensors: BTreeMap<String, Tensor>, seed: u64, device: &Device) -> Result<Self> {
+    pub fn from_tensors(
+        tensors: BTreeMap<String, Tensor>,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
         let store = Self::new(seed, device);
         {
             let mut vars = store.lock();
@@ -94,7 +98,10 @@ impl ParamStore {
 
     /// All parameters, sorted by name.
     pub fn vars(&self) -> Vec<(String, Var)> {
-        self.lock().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.lock()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Option<Var> {
@@ -189,7 +196,13 @@ pub fn name_seed(seed: u64, name: &str) -> u64 {
 }
 
 /// Draws a tensor for `init` from a ChaCha stream keyed by `(seed, name)`.
-pub fn seeded_init(shape: &Shape, init: &Init, seed: u64, name: &str, device: &Device) -> Result<Tensor> {
+pub fn seeded_init(
+    shape: &Shape,
+    init: &Init,
+    seed: u64,
+    name: &str,
+    device: &Device,
+) -> Result<Tensor> {
     let n = shape.elem_count();
     let mut rng = ChaCha8Rng::seed_from_u64(name_seed(seed, name));
     let data: Vec<f32> = match *init {

@@ -21,7 +21,11 @@ impl StructurePlan {
     /// Keeps every unit.
     pub fn keep_all(structure: &ModelStructure) -> Self {
         Self {
-            kept: structure.groups.iter().map(|g| (0..g.count).collect()).collect(),
+            kept: structure
+                .groups
+                .iter()
+                .map(|g| (0..g.count).collect())
+                .collect(),
         }
     }
 
@@ -40,7 +44,10 @@ impl StructurePlan {
                 candle_core::bail!("plan group {g} (layer {}) keeps no unit", group.layer);
             }
             if kept.windows(2).any(|w| w[0] >= w[1]) || kept.iter().any(|&u| u >= group.count) {
-                candle_core::bail!("plan group {g}: kept units {kept:?} not ascending in 0..{}", group.count);
+                candle_core::bail!(
+                    "plan group {g}: kept units {kept:?} not ascending in 0..{}",
+                    group.count
+                );
             }
         }
         Ok(())
@@ -71,10 +78,14 @@ pub fn axis_keep_flags(
     let mut flags: BTreeMap<(String, usize), Vec<bool>> = BTreeMap::new();
     for (kept, group) in plan.kept.iter().zip(&structure.groups) {
         for s in &group.slices {
-            let dims = dims_of(&s.tensor)
-                .ok_or_else(|| candle_core::Error::Msg(format!("structure names a missing tensor {}", s.tensor)))?;
+            let dims = dims_of(&s.tensor).ok_or_else(|| {
+                candle_core::Error::Msg(format!("structure names a missing tensor {}", s.tensor))
+            })?;
             let dim = *dims.get(s.axis).ok_or_else(|| {
-                candle_core::Error::Msg(format!("{}: no axis {} in shape {dims:?}", s.tensor, s.axis))
+                candle_core::Error::Msg(format!(
+                    "{}: no axis {} in shape {dims:?}",
+                    s.tensor, s.axis
+                ))
             })?;
             check_slice(s, group.count, dim)?;
             let f = flags
@@ -87,7 +98,9 @@ pub fn axis_keep_flags(
             for (u, &k) in keep_unit.iter().enumerate() {
                 if !k {
                     let start = s.offset + u * s.unit_len;
-                    f[start..start + s.unit_len].iter_mut().for_each(|x| *x = false);
+                    f[start..start + s.unit_len]
+                        .iter_mut()
+                        .for_each(|x| *x = false);
                 }
             }
         }
@@ -114,7 +127,9 @@ pub fn zero_units(
     tensors: &BTreeMap<String, Tensor>,
     plan: &StructurePlan,
 ) -> Result<BTreeMap<String, Tensor>> {
-    let flags = axis_keep_flags(structure, plan, |n| tensors.get(n).map(|t| t.dims().to_vec()))?;
+    let flags = axis_keep_flags(structure, plan, |n| {
+        tensors.get(n).map(|t| t.dims().to_vec())
+    })?;
     let mut out = tensors.clone();
     for ((name, axis), keep) in flags {
         let t = &out[&name];
@@ -136,7 +151,9 @@ pub fn shrink(
     plan: &StructurePlan,
 ) -> Result<(ArchConfig, BTreeMap<String, Tensor>)> {
     let structure = arch.structure();
-    let flags = axis_keep_flags(&structure, plan, |n| tensors.get(n).map(|t| t.dims().to_vec()))?;
+    let flags = axis_keep_flags(&structure, plan, |n| {
+        tensors.get(n).map(|t| t.dims().to_vec())
+    })?;
     let mut out = tensors.clone();
     for ((name, axis), keep) in flags {
         let t = &out[&name];

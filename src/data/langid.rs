@@ -1,0 +1,134 @@
+//! Language identification on real sentences: each `lingua-<language>-language-model` crate carries
+//! 1,000 sentences of its language. Tokens are UTF-8 bytes (a trained tokenizer belongs to the
+//! real-data loaders), with a start token first.
+
+use super::batch::{Examples, Features};
+use super::{digits::cap_per_class, split, DataShape, Dataset};
+use crate::config::DataSection;
+use crate::error::EbtError;
+
+/// Byte-level vocabulary: bytes 0..=255, then the special tokens.
+pub const PAD_ID: u32 = 256;
+pub const BOS_ID: u32 = 257;
+pub const EOS_ID: u32 = 258;
+pub const VOCAB_SIZE: usize = 259;
+
+/// Languages available offline.
+pub const LANGUAGES: [&str; 6] = [
+    "english",
+    "french",
+    "german",
+    "spanish",
+    "italian",
+    "portuguese",
+];
+
+fn sentences(language: &str) -> Option<&'static str> {
+    let dir = match language {
+        "english" => &lingua_english_language_model::ENGLISH_TESTDATA_DIRECTORY,
+        "french" => &lingua_french_language_model::FRENCH_TESTDATA_DIRECTORY,
+        "german" => &lingua_german_language_model::GERMAN_TESTDATA_DIRECTORY,
+        "spanish" => &lingua_spanish_language_model::SPANISH_TESTDATA_DIRECTORY,
+        "italian" => &lingua_italian_language_model::ITALIAN_TESTDATA_DIRECTORY,
+        "portuguese" => &lingua_portuguese_language_model::PORTUGUESE_TESTDATA_DIRECTORY,
+        _ => return None,
+    };
+    dir.get_file("sentences.txt")
+        .and_then(|f| f.contents_utf8())
+}
+
+/// Byte tokens of one sentence: start token, then at most `max_length - 1` bytes.
+pub fn encode(text: &str, max_length: usize) -> Vec<u32> {
+    let mut ids = Vec::with_capacity(max_length);
+    ids.push(BOS_ID);
+    ids.extend(
+        text.bytes()
+            .take(max_length.saturating_sub(1))
+            .map(u32::from),
+    );
+    ids
+}
+
+pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
+    if section.languages.len() < 2 {
+        return Err(EbtError::config(format!(
+            "data.languages: need at least two languages, got {:?}",
+            section.languages
+        )));
+    }
+    let mut seqs = Vec::new();
+    let mut labels = Vec::new();
+    for (c, lang) in section.languages.iter().enumerate() {
+        let text = sentences(lang).ok_or_else(|| {
+            EbtError::config(format!(
+                "data.languages: unknown language {lang:?} (available: {})",
+                LANGUAGES.join(", ")
+            ))
+        })?;
+        for line in text.lines() {
+            // Some French lines carry the Windows-1252 apostrophe as U+0092.
+            let line = line.trim().replace('\u{92}', "'");
+            if line.is_empty() {
+                continue;
+            }
+            seqs.push(encode(&line, section.max_length));
+            labels.push(c as u32);
+        }
+    }
+    let n = section.languages.len();
+    let all = cap_per_class(
+        Examples {
+            features: Features::Tokens(seqs),
+            labels,
+        },
+        n,
+        section.max_per_class,
+    );
+    let (tr, te) = split::stratified(&all.labels, n, section.test_fraction, seed);
+    Ok(Dataset {
+        name: "langid".into(),
+        shape: DataShape::Text {
+            vocab_size: VOCAB_SIZE,
+            max_length: section.max_length,
+            pad_id: PAD_ID,
+            bos_id: BOS_ID,
+            eos_id: EOS_ID,
+        },
+        class_names: section.languages.clone(),
+        train: all.subset(&tr),
+        test: all.subset(&te),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn six_languages_of_real_sentences() {
+        let d = load(&DataSection::default(), 3).unwrap();
+        assert_eq!(d.num_classes(), 6);
+        assert!(
+            d.train.len() + d.test.len() >= 5900,
+            "{}",
+            d.train.len() + d.test.len()
+        );
+        let Features::Tokens(t) = &d.train.features else {
+            panic!()
+        };
+        assert!(t
+            .iter()
+            .all(|s| s[0] == BOS_ID && s.len() <= 32 && s.len() > 1));
+    }
+
+    #[test]
+    fn unknown_language_names_the_key() {
+        let s = DataSection {
+            source: "langid".into(),
+            languages: vec!["english".into(), "klingon".into()],
+            ..DataSection::default()
+        };
+        let e = load(&s, 1).unwrap_err().to_string();
+        assert!(e.contains("data.languages") && e.contains("klingon"), "{e}");
+    }
+}

@@ -1,0 +1,60 @@
+//! The binary's edge: bad input gets one clear line on stderr and exit code 2, never a panic,
+//! also without RUST_BACKTRACE (users don't set it).
+
+use std::process::Command;
+
+fn ebt() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ebt-tui"));
+    c.env_remove("RUST_BACKTRACE").env("NO_COLOR", "1");
+    c
+}
+
+fn assert_one_line_exit_2(out: std::process::Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {err}");
+    assert!(err.contains(needle), "stderr: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn missing_config_file() {
+    let out = ebt()
+        .args(["--headless", "--config", "/nonexistent/x.toml"])
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(out, "/nonexistent/x.toml");
+}
+
+#[test]
+fn bad_key_value() {
+    let out = ebt()
+        .args(["--headless", "--set", "train.epochs=-3"])
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(out, "train.epochs");
+    let out = ebt()
+        .args(["--headless", "--set", "search.ratios=[0.1,2]"])
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(out, "search.ratios");
+}
+
+#[test]
+fn malformed_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("bad.toml");
+    std::fs::write(&p, "[model\narch = 3").unwrap();
+    let out = ebt()
+        .args(["--headless", "--config"])
+        .arg(&p)
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(out, "bad.toml");
+}
+
+#[test]
+fn dashboard_without_a_terminal_points_to_headless() {
+    let out = ebt().output().unwrap();
+    assert_one_line_exit_2(out, "--headless");
+}
