@@ -140,6 +140,8 @@ pub struct App {
     /// Newest snapshot index at which the criterion held, per ratio (heatmap marker).
     pub(crate) criteria: Vec<(f64, usize)>,
     pub(crate) pruned: Option<PrunedSizes>,
+    /// Retraining length fixed by `TicketConfirmed` (it depends on the ticket's epoch).
+    pub(crate) retrain_epochs: Option<usize>,
     pub(crate) comparison: Option<Comparison>,
     pub(crate) log: VecDeque<LogLine>,
     /// The first error the trainer reported.
@@ -179,6 +181,7 @@ impl App {
             ticket: TicketState::None,
             criteria: Vec::new(),
             pruned: None,
+            retrain_epochs: None,
             comparison: None,
             log: VecDeque::new(),
             failure: None,
@@ -339,7 +342,7 @@ impl App {
         Some(match run {
             RunKind::Search => info.max_search_epochs,
             RunKind::Baseline => info.epochs,
-            RunKind::Pruned | RunKind::Random => info.retrain_epochs,
+            RunKind::Pruned | RunKind::Random => self.retrain_epochs.unwrap_or(info.retrain_epochs),
         })
     }
 
@@ -714,8 +717,10 @@ impl App {
                 index,
                 epoch,
                 converged,
+                retrain_epochs,
             } => {
                 self.ratio_index(ratio);
+                self.retrain_epochs = Some(retrain_epochs);
                 self.ticket = TicketState::Confirmed {
                     ratio,
                     index,
@@ -862,9 +867,11 @@ mod tests {
                 index: 6,
                 epoch: 7,
                 converged: true,
+                retrain_epochs: 9,
             },
         );
         assert_eq!(app.ticket_marker(), Some(6));
+        assert_eq!(app.planned_epochs(RunKind::Pruned), Some(9));
     }
 
     #[test]

@@ -237,6 +237,7 @@ impl DemoRun {
                 index,
                 epoch: self.ticket_epoch,
                 converged: true,
+                retrain_epochs: self.retrain_epochs,
             },
             TrainerEvent::Phase(Phase::Baseline),
         ];

@@ -1,6 +1,6 @@
 //! `e`: a CSV snapshot of what the dashboard holds, under `<run dir>/snapshot-<epoch>/` —
-//! the distance matrix per ratio, the per-block sparsity of every snapshot, and the metrics of
-//! every epoch. File names come from `run_dir`; every file is written atomically.
+//! the distance matrices per ratio (Hamming and pruned-normalised), the per-block sparsity of
+//! every snapshot, and the metrics of every epoch. File names come from `run_dir`; every file is written atomically.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -21,16 +21,19 @@ pub(crate) fn write_export(app: &App) -> Result<PathBuf, EbtError> {
     let folder = RunDir::create(&app.run_dir)?.snapshot(epoch);
     let names = RunDir::create(&folder)?;
     for &r in &app.ratios {
-        write_atomic(&names.distances(r), distances_csv(app, r).as_bytes())?;
+        let hamming = distances_csv(app, r, DistanceKind::Hamming);
+        write_atomic(&names.distances(r), hamming.as_bytes())?;
+        let pruned = distances_csv(app, r, DistanceKind::Pruned);
+        write_atomic(&names.pruned_distances(r), pruned.as_bytes())?;
     }
     write_atomic(&names.sparsity(), sparsity_csv(app).as_bytes())?;
     write_atomic(&names.metrics(), metrics_csv(app).as_bytes())?;
     Ok(folder)
 }
 
-/// `epoch,1,2,…` then one row per snapshot: the full symmetric Hamming matrix, 6 decimals;
-/// an empty field where the distance is unknown.
-fn distances_csv(app: &App, ratio: f64) -> String {
+/// `epoch,1,2,…` then one row per snapshot: the full symmetric matrix, 6 decimals; an empty
+/// field where the distance is unknown.
+fn distances_csv(app: &App, ratio: f64, kind: DistanceKind) -> String {
     let records: Vec<_> = app.snapshots.records().collect();
     let mut out = String::from("epoch");
     for r in &records {
@@ -40,7 +43,7 @@ fn distances_csv(app: &App, ratio: f64) -> String {
     for a in &records {
         let _ = write!(out, "{}", a.epoch);
         for b in &records {
-            match SnapshotHistory::distance(a, b, ratio, DistanceKind::Hamming) {
+            match SnapshotHistory::distance(a, b, ratio, kind) {
                 Some(d) => {
                     let _ = write!(out, ",{d:.6}");
                 }
@@ -127,6 +130,9 @@ mod tests {
                 "distances_p0.1.csv",
                 "distances_p0.3.csv",
                 "distances_p0.5.csv",
+                "distances_pruned_p0.1.csv",
+                "distances_pruned_p0.3.csv",
+                "distances_pruned_p0.5.csv",
                 "metrics.csv",
                 "sparsity.csv",
             ]
@@ -144,6 +150,9 @@ mod tests {
             d(2, 1)
         );
         assert_eq!(read("distances_p0.3.csv"), expected);
+        let pruned = read("distances_pruned_p0.3.csv");
+        let row2: Vec<&str> = pruned.lines().nth(2).unwrap().split(',').collect();
+        assert_eq!(row2[1], format!("{:.6}", demo.pruned_distance(1, 0, 0.3)));
         let sparsity = read("sparsity.csv");
         let sparsity: Vec<&str> = sparsity.lines().collect();
         assert_eq!(sparsity.len(), 1 + 3 * 3 * 4);

@@ -94,6 +94,13 @@ pub fn run_terminal(
         outcome
     })();
     after_dashboard.store(true, Ordering::SeqCst);
+    // Panics of other threads (the trainer catches its own and reports an Error event) were
+    // held back so they would not scribble over the dashboard; print them now.
+    if let Ok(mut held) = DEFERRED_PANICS.lock() {
+        for p in held.drain(..) {
+            eprintln!("{p}");
+        }
+    }
     result
 }
 
@@ -237,14 +244,36 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Once per process: restore the terminal before the previous hook (color-eyre's) prints.
+/// Panic reports of other threads while the dashboard owns the screen, printed after it.
+static DEFERRED_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Once per process: a panic on the dashboard thread restores the terminal, then the previous
+/// hook (color-eyre's) prints. A panic on another thread while the dashboard runs is held back
+/// (one line: thread, place, message) and printed once the terminal is restored.
 fn install_panic_hook() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             let owner = UI_THREAD.lock().ok().and_then(|o| *o);
-            if owner == Some(thread::current().id()) {
+            let on_ui = owner == Some(thread::current().id());
+            if ACTIVE.load(Ordering::SeqCst) && !on_ui {
+                let payload = info
+                    .payload()
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "(no message)".into());
+                let place = info
+                    .location()
+                    .map_or(String::new(), |l| format!(" at {}:{}", l.file(), l.line()));
+                let name = thread::current().name().unwrap_or("unnamed").to_string();
+                if let Ok(mut held) = DEFERRED_PANICS.lock() {
+                    held.push(format!("thread '{name}' panicked{place}: {payload}"));
+                }
+                return;
+            }
+            if on_ui {
                 restore_terminal();
             }
             previous(info);
