@@ -157,7 +157,6 @@ pub struct App {
     pub(crate) clock: Duration,
     pub(crate) started_at: Option<Duration>,
     pub(crate) finished_at: Option<Duration>,
-    pub(crate) last_export: Option<PathBuf>,
     /// Terminal size, for mouse hit-testing.
     pub(crate) size: (u16, u16),
     dirty: bool,
@@ -199,7 +198,6 @@ impl App {
             clock: Duration::ZERO,
             started_at: None,
             finished_at: None,
-            last_export: None,
             size: (0, 0),
             dirty: true,
             outcome: None,
@@ -288,7 +286,6 @@ impl App {
         match result {
             Ok(path) => {
                 self.push_log(Level::Info, format!("exported → {}", path.display()));
-                self.last_export = Some(path);
             }
             Err(e) => self.push_log(Level::Error, format!("export failed: {e}")),
         }
@@ -1161,9 +1158,11 @@ mod tests {
         assert_eq!(app.update(ch('e')), vec![Effect::Export]);
         app.exported(Ok("runs/demo-vit-digits/snapshot-1".into()));
         assert_eq!(
-            app.last_export,
-            Some(PathBuf::from("runs/demo-vit-digits/snapshot-1"))
+            app.log.back().map(|l| l.text.as_str()),
+            Some("exported → runs/demo-vit-digits/snapshot-1")
         );
+        app.exported(Err("runs/x: permission denied".into()));
+        assert_eq!(app.log.back().map(|l| l.level), Some(Level::Error));
     }
 
     #[test]

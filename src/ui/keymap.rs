@@ -184,7 +184,7 @@ pub(crate) const KEYS: &[Binding] = &[
     Binding {
         keys: &[Ctrl('c')],
         label: "Ctrl-C",
-        hint: None,
+        hint: Some("Ctrl-C quit now"),
         help: "quit at once (stops training)",
         action: Action::Interrupt,
         context: Context::Always,

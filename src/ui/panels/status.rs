@@ -103,8 +103,8 @@ fn ticket_text(t: &TicketState) -> String {
     }
 }
 
-/// Left: the error, else the newest log line (with the warning count); right: the export path
-/// or the run directory.
+/// Left: the error, else the newest log line (with the warning count) — an export's path is
+/// one; right: the run directory.
 fn render_message(frame: &mut Frame, area: Rect, app: &App) {
     let theme = &app.theme;
     let warnings = app.log.iter().filter(|l| l.level == Level::Warn).count();
@@ -124,10 +124,8 @@ fn render_message(frame: &mut Frame, area: Rect, app: &App) {
             Level::Info => Span::raw(format!(" {}", l.text)),
         })
     };
-    let path = match &app.last_export {
-        Some(p) => format!("export: {} ", p.display()),
-        None => format!("run: {} ", app.run_dir.display()),
-    };
+    // The newest export is named by its own log line (left) until something newer comes.
+    let path = format!("run: {} ", app.run_dir.display());
     let Some(message) = message else {
         frame.render_widget(
             Paragraph::new(Span::styled(format!(" {path}"), theme.dim())),
@@ -155,6 +153,7 @@ fn render_message(frame: &mut Frame, area: Rect, app: &App) {
 fn hints_line(app: &App, width: u16) -> Line<'static> {
     let theme = &app.theme;
     let dialog = app.overlay.is_some_and(|o| o != Overlay::Help);
+    let stopping = matches!(app.overlay, Some(Overlay::Stopping { .. }));
     let offered = matches!(app.ticket, TicketState::Offered(_));
     let live: Vec<(&'static str, bool)> = KEYS
         .iter()
@@ -164,6 +163,9 @@ fn hints_line(app: &App, width: u16) -> Line<'static> {
             Context::Always => true,
         })
         .filter(|b| match b.action {
+            // While stopping only Ctrl-C does anything.
+            _ if stopping => b.action == Action::Interrupt,
+            Action::Interrupt => false,
             Action::ReviewTicket => offered,
             Action::Close => app.overlay.is_some(),
             Action::Pause => app.in_progress(),
@@ -172,7 +174,12 @@ fn hints_line(app: &App, width: u16) -> Line<'static> {
         .filter_map(|b| {
             let essential = matches!(
                 b.action,
-                Action::Help | Action::Quit | Action::Yes | Action::No | Action::Close
+                Action::Help
+                    | Action::Quit
+                    | Action::Yes
+                    | Action::No
+                    | Action::Close
+                    | Action::Interrupt
             );
             b.hint.map(|h| (h, essential))
         })
