@@ -101,6 +101,15 @@ fn full_screens() {
     }
 }
 
+/// The README's screenshot: mid-run, 100×30, glyph shading (survives copy and paste).
+#[test]
+fn readme_screenshot() {
+    insta::assert_snapshot!(
+        "readme_100x30",
+        text_capture(100, 30, &mid_run(ColorMode::Mono))
+    );
+}
+
 #[test]
 fn too_small() {
     let app = mid_run(ColorMode::Mono);

@@ -210,11 +210,11 @@ impl App {
     }
 
     /// Whether something changed since the last [`App::mark_drawn`].
-    pub fn needs_redraw(&self) -> bool {
+    pub(crate) fn needs_redraw(&self) -> bool {
         self.dirty
     }
 
-    pub fn mark_drawn(&mut self) {
+    pub(crate) fn mark_drawn(&mut self) {
         self.dirty = false;
     }
 
@@ -238,10 +238,10 @@ impl App {
             }
             UiEvent::TrainerClosed => {
                 self.dirty = true;
-                self.trainer_closed = true;
-                if !self.done && self.failure.is_none() {
+                if self.in_progress() {
                     self.push_log(Level::Warn, "the trainer ended without finishing".into());
                 }
+                self.trainer_closed = true;
                 self.end_run();
                 Vec::new()
             }
@@ -270,7 +270,7 @@ impl App {
 
     /// What the dashboard does when its input ends (the event channel closed): tell a running
     /// trainer to stop, since nobody will answer it any more.
-    pub fn input_closed(&mut self) -> (Outcome, Vec<Effect>) {
+    pub(crate) fn input_closed(&mut self) -> (Outcome, Vec<Effect>) {
         let effects = self.stop_if_running();
         let outcome = match self.outcome.take() {
             Some(o) => o,
@@ -281,7 +281,7 @@ impl App {
     }
 
     /// The run loop reports where the export went (or why it failed).
-    pub fn exported(&mut self, result: Result<PathBuf, String>) {
+    pub(crate) fn exported(&mut self, result: Result<PathBuf, String>) {
         self.dirty = true;
         match result {
             Ok(path) => {
@@ -1022,6 +1022,10 @@ mod tests {
         assert!(app.paused);
         assert_eq!(app.update(ch('p')), vec![Effect::Command(Command::Resume)]);
         app.update(UiEvent::TrainerClosed);
+        assert_eq!(
+            app.log.back().map(|l| l.text.as_str()),
+            Some("the trainer ended without finishing")
+        );
         assert!(app.update(ch('p')).is_empty());
     }
 

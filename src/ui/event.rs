@@ -40,7 +40,8 @@ pub enum Outcome {
     /// confirmed (`Done` or its channel closed) — or did not within the wait bound, then
     /// `acknowledged` is false.
     Stopped { acknowledged: bool },
-    /// Ctrl-C: quit at once; `Command::Stop` was sent if the run was still going.
+    /// Ctrl-C (or the input ending) during a run: quit at once; `Command::Stop` was sent.
+    /// Ctrl-C after the run ended gives `Finished` / `Failed` like `q`.
     Interrupted,
     /// A termination signal (by name); `Command::Stop` was sent if the run was still going.
     Terminated(&'static str),

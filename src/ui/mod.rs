@@ -28,7 +28,7 @@ mod snapshot_tests;
 pub use app::{App, Effect};
 pub use event::{Outcome, UiEvent};
 pub use render::render;
-pub use runloop::{run_loop, MIN_FRAME};
+pub use runloop::run_loop;
 pub use terminal::{run_terminal, stdout_is_tty, DashboardOptions};
 pub use theme::ColorMode;
 

@@ -16,7 +16,7 @@ use crate::ui::export::write_export;
 use crate::ui::render::render;
 
 /// Shortest time between two frames (≤ 20 fps); bursts of events are drawn once.
-pub const MIN_FRAME: Duration = Duration::from_millis(50);
+pub(crate) const MIN_FRAME: Duration = Duration::from_millis(50);
 
 /// Runs the dashboard until the state says to quit (or `events` closes) and returns why.
 pub fn run_loop<B: Backend>(

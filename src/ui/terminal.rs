@@ -39,17 +39,6 @@ pub struct DashboardOptions {
     pub tick: Duration,
 }
 
-impl DashboardOptions {
-    /// Mouse off, 100 ms tick.
-    pub fn new(run_dir: PathBuf) -> Self {
-        Self {
-            mouse: false,
-            run_dir,
-            tick: Duration::from_millis(100),
-        }
-    }
-}
-
 /// Whether stdout is a terminal: the binary runs the dashboard only then (else headless).
 pub fn stdout_is_tty() -> bool {
     stdout().is_terminal()

@@ -68,12 +68,12 @@ impl Series {
 
 /// Everything the render functions ask about colour goes through here.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Theme {
+pub(crate) struct Theme {
     pub mode: ColorMode,
 }
 
 impl Theme {
-    pub fn new(mode: ColorMode) -> Self {
+    pub(crate) fn new(mode: ColorMode) -> Self {
         Self { mode }
     }
 
