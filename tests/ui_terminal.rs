@@ -1,0 +1,156 @@
+//! The dashboard in a real terminal: `ebt-tui` runs inside a private tmux server, keys are sent
+//! to it, and the pane is read back. Checks that `q` → `y`, Ctrl-C and SIGTERM each end the run
+//! and leave the terminal restored (alternate screen left, cooked mode back). Skipped, with a
+//! note, where tmux is not installed.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+/// How long the dashboard may take to come up or to wind down on a busy 2-core machine.
+const PATIENCE: Duration = Duration::from_secs(25);
+
+/// A tmux server of its own (own socket) with one 100×30 session running the dashboard; the
+/// server is killed on drop.
+struct Pane {
+    socket: String,
+}
+
+impl Pane {
+    fn start(name: &str, out: &Path) -> Option<Self> {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            eprintln!("tmux not installed: skipping the real-terminal test");
+            return None;
+        }
+        let socket = format!("ebt-ui-{}-{name}", std::process::id());
+        let script = format!(
+            "'{}' --out '{}' --set train.epochs=30; echo EXIT=$?; stty -a; echo TTY-CHECKED; sleep 60",
+            env!("CARGO_BIN_EXE_ebt-tui"),
+            out.display()
+        );
+        let pane = Pane { socket };
+        let started = pane.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "100",
+            "-y",
+            "30",
+            &script,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+        Some(pane)
+    }
+
+    fn tmux(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("tmux ran a moment ago")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-t", "t", "-p"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "t", k]);
+            sleep(Duration::from_millis(150));
+        }
+    }
+
+    /// Waits until the pane shows `needle`; the pane is in the panic message otherwise.
+    fn wait_for(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(start.elapsed() < PATIENCE, "no {needle:?} on screen:\n{s}");
+            sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Process id of the dashboard: the only child of the pane's shell.
+    fn dashboard_pid(&self) -> String {
+        let shell = self.tmux(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&shell.stdout).trim().to_string();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert!(
+            !pid.is_empty() && !pid.contains('\n'),
+            "children of {shell}: {pid:?}"
+        );
+        pid
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        self.tmux(&["kill-server"]);
+    }
+}
+
+/// After the dashboard: its panels are gone (alternate screen left) and the tty is back in
+/// cooked mode with echo.
+fn assert_restored(screen: &str) {
+    assert!(!screen.contains("Mask distance"), "{screen}");
+    let flags: Vec<&str> = screen.split_whitespace().collect();
+    assert!(
+        flags.contains(&"icanon") && flags.contains(&"echo"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn q_then_y_stops_the_run_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pane) = Pane::start("quit", dir.path()) else {
+        return;
+    };
+    pane.wait_for(" searching ");
+    pane.keys(&["q"]);
+    pane.wait_for("Stop training? y/n");
+    pane.keys(&["y"]);
+    let screen = pane.wait_for("TTY-CHECKED");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert_restored(&screen);
+    assert!(dir.path().join("config.toml").is_file());
+}
+
+#[test]
+fn ctrl_c_quits_at_once_and_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pane) = Pane::start("ctrlc", dir.path()) else {
+        return;
+    };
+    pane.wait_for(" searching ");
+    pane.keys(&["?", "C-c"]);
+    let screen = pane.wait_for("TTY-CHECKED");
+    assert_restored(&screen);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pane) = Pane::start("term", dir.path()) else {
+        return;
+    };
+    pane.wait_for(" searching ");
+    let pid = pane.dashboard_pid();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let screen = pane.wait_for("TTY-CHECKED");
+    assert_restored(&screen);
+}
