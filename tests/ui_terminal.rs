@@ -19,6 +19,11 @@ struct Pane {
 
 impl Pane {
     fn start(name: &str, out: &Path) -> Option<Self> {
+        Self::start_with(name, out, "--set train.epochs=30")
+    }
+
+    /// Starts `ebt-tui --out OUT ARGS` in a fresh 100×30 pane.
+    fn start_with(name: &str, out: &Path, args: &str) -> Option<Self> {
         let ok = Command::new("tmux")
             .arg("-V")
             .output()
@@ -29,7 +34,7 @@ impl Pane {
         }
         let socket = format!("ebt-ui-{}-{name}", std::process::id());
         let script = format!(
-            "'{}' --out '{}' --set train.epochs=30; echo EXIT=$?; stty -a; echo TTY-CHECKED; sleep 60",
+            "'{}' --out '{}' {args}; echo EXIT=$?; stty -a; echo TTY-CHECKED; sleep 60",
             env!("CARGO_BIN_EXE_ebt-tui"),
             out.display()
         );
@@ -71,13 +76,17 @@ impl Pane {
 
     /// Waits until the pane shows `needle`; the pane is in the panic message otherwise.
     fn wait_for(&self, needle: &str) -> String {
+        self.wait_for_within(needle, PATIENCE)
+    }
+
+    fn wait_for_within(&self, needle: &str, patience: Duration) -> String {
         let start = Instant::now();
         loop {
             let s = self.screen();
             if s.contains(needle) {
                 return s;
             }
-            assert!(start.elapsed() < PATIENCE, "no {needle:?} on screen:\n{s}");
+            assert!(start.elapsed() < patience, "no {needle:?} on screen:\n{s}");
             sleep(Duration::from_millis(100));
         }
     }
@@ -153,4 +162,67 @@ fn sigterm_restores_the_terminal() {
     assert!(killed.success());
     let screen = pane.wait_for("TTY-CHECKED");
     assert_restored(&screen);
+}
+
+/// The whole interactive flow on a tiny config: the heatmap grows, the ticket is offered and
+/// confirmed with Enter then `y`, `e` exports a CSV snapshot, the pipeline finishes, `q` quits
+/// without asking, and the run directory holds the exported files.
+#[test]
+fn confirm_ticket_export_finish_and_quit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(
+        &cfg,
+        "[model]\narch = \"vit\"\nhidden_size = 16\nnum_layers = 2\nnum_heads = 2\nintermediate_size = 32\n\
+         [data]\nmax_per_class = 40\n[train]\nepochs = 8\nbatch_size = 64\n\
+         [search]\nratios = [0.25, 0.5]\nwindow = 2\nepsilon = 0.5\n[ticket]\nratio = 0.5\n[retrain]\nepochs = 2\n",
+    )
+    .unwrap();
+    let out = dir.path().join("run");
+    let Some(pane) = Pane::start_with("e2e", &out, &format!("--config '{}'", cfg.display())) else {
+        return;
+    };
+    pane.wait_for("Mask distance");
+    let offered = pane.wait_for("ticket offered");
+    assert!(offered.contains("Mask distance p=0.5"), "{offered}");
+    pane.keys(&["Enter"]);
+    let dialog = pane.wait_for("Take the ticket at p=0.5");
+    assert!(dialog.contains("window distances"), "{dialog}");
+    pane.keys(&["y"]);
+    pane.keys(&["e"]);
+    pane.wait_for("exported");
+    let done = pane.wait_for_within("finished", Duration::from_secs(60));
+    assert!(done.contains("finished"), "{done}");
+    pane.keys(&["q"]);
+    let screen = pane.wait_for("TTY-CHECKED");
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    assert_restored(&screen);
+
+    let snapshot = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("snapshot-"))
+        })
+        .expect("a snapshot-<epoch> folder");
+    for f in [
+        "distances_p0.25.csv",
+        "distances_p0.5.csv",
+        "sparsity.csv",
+        "metrics.csv",
+    ] {
+        let text = std::fs::read_to_string(snapshot.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(text.lines().count() >= 2, "{f}: {text}");
+    }
+    let metrics = std::fs::read_to_string(snapshot.join("metrics.csv")).unwrap();
+    assert!(
+        metrics.starts_with("phase,epoch,train_loss,eval_loss,eval_acc,lr,seconds"),
+        "{metrics}"
+    );
+    let d = std::fs::read_to_string(snapshot.join("distances_p0.5.csv")).unwrap();
+    assert!(d.starts_with("epoch,1,2"), "{d}");
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    assert!(summary.contains("\"ratio\": 0.5"), "{summary}");
 }
