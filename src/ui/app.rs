@@ -188,7 +188,9 @@ impl App {
             focus: Panel::Heatmap,
             heatmap: HeatmapView {
                 zoom: None,
-                auto_contrast: false,
+                // On by default: at ratio p two masks differ in at most 2p of the units, so on a
+                // fixed 0..1 scale most of the matrix would look uniformly cold.
+                auto_contrast: true,
                 kind: DistanceKind::Hamming,
             },
             paused: false,
@@ -1105,9 +1107,10 @@ mod tests {
         assert_eq!(app.heatmap.zoom, Some(6));
         app.update(ch('-'));
         assert_eq!(app.heatmap.zoom, None);
+        assert!(app.heatmap.auto_contrast);
         app.update(ch('a'));
         app.update(ch('d'));
-        assert!(app.heatmap.auto_contrast);
+        assert!(!app.heatmap.auto_contrast);
         assert_eq!(app.heatmap.kind, DistanceKind::Pruned);
     }
 

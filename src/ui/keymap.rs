@@ -121,7 +121,7 @@ pub(crate) const KEYS: &[Binding] = &[
         keys: &[Code(Char('a'))],
         label: "a",
         hint: Some("a contrast"),
-        help: "heatmap: auto-contrast (scale to the max distance)",
+        help: "heatmap: auto-contrast on/off (scale to the max distance, or fixed 0→1)",
         action: Action::AutoContrast,
         context: Context::Main,
     },

@@ -165,7 +165,7 @@ fn heatmap_colours_follow_viridis_and_the_256_palette() {
 }
 
 #[test]
-fn auto_contrast_and_pruned_distance_change_the_legend() {
+fn fixed_scale_and_pruned_distance_change_the_legend() {
     let mut app = mid_run(ColorMode::Mono);
     let key = |c| {
         UiEvent::Key(crossterm::event::KeyEvent::new(
@@ -181,5 +181,5 @@ fn auto_contrast_and_pruned_distance_change_the_legend() {
         |p| p.heatmap,
         |f, a, app| heatmap::render(f, a, app, false),
     );
-    insta::assert_snapshot!("heatmap_auto_contrast_pruned_80x24", text);
+    insta::assert_snapshot!("heatmap_fixed_scale_pruned_80x24", text);
 }
