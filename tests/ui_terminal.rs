@@ -226,3 +226,28 @@ fn confirm_ticket_export_finish_and_quit() {
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     assert!(summary.contains("\"ratio\": 0.5"), "{summary}");
 }
+
+/// Closing the terminal under a running dashboard (tmux server killed: the pty hangs up) ends
+/// the process instead of leaving it training, or spinning on the dead terminal.
+#[test]
+fn a_closed_terminal_ends_the_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(pane) = Pane::start("hangup", dir.path()) else {
+        return;
+    };
+    pane.wait_for(" searching ");
+    let pid = pane.dashboard_pid();
+    pane.tmux(&["kill-server"]);
+    let start = Instant::now();
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "ebt-tui {pid} still running after its terminal closed"
+        );
+        sleep(Duration::from_millis(100));
+    }
+}

@@ -67,8 +67,11 @@ pub fn run_terminal(
         let stop = Arc::new(AtomicBool::new(false));
         let (quit_tx, quit_rx) = crossbeam_channel::bounded::<()>(0);
         let signal_handle = signals.handle();
+        // The input thread is not joined: on a hung-up terminal crossterm's `poll` can spin
+        // inside itself and never return, and the process must still wind down (it exits with
+        // the process).
+        let _input = spawn_input(tx.clone(), stop.clone(), opts.tick);
         let threads = [
-            spawn_input(tx.clone(), stop.clone(), opts.tick),
             spawn_forwarder(events, tx.clone(), quit_rx),
             spawn_signals(signals, tx),
         ];
@@ -116,20 +119,31 @@ fn spawn_input(tx: Sender<UiEvent>, stop: Arc<AtomicBool>, tick: Duration) -> Jo
         while !stop.load(Ordering::Relaxed) {
             let now = Instant::now();
             if now >= next_tick {
+                // A hung-up pty can keep polling "readable" with nothing to read; its size query
+                // fails, which is how the dashboard notices that the terminal is gone.
+                if crossterm::terminal::size().is_err() {
+                    let _ = tx.send(UiEvent::Signal("terminal closed"));
+                    return;
+                }
                 if tx.send(UiEvent::Tick(now - start)).is_err() {
                     return;
                 }
                 next_tick = now + tick;
             }
-            // An input error (the terminal went away) leaves ticks and signals running; the
-            // trainer's end or a signal still closes the dashboard.
-            let ready = event::poll(next_tick.saturating_duration_since(Instant::now()));
-            let ev = match ready {
-                Ok(true) => event::read().ok(),
+            // A read error means the terminal went away (a hung-up pty polls readable forever):
+            // end the dashboard like a hangup instead of spinning on it.
+            let ev = match event::poll(next_tick.saturating_duration_since(Instant::now())) {
+                Ok(true) => match event::read() {
+                    Ok(ev) => Some(ev),
+                    Err(_) => {
+                        let _ = tx.send(UiEvent::Signal("terminal closed"));
+                        return;
+                    }
+                },
                 Ok(false) => None,
                 Err(_) => {
-                    thread::sleep(tick);
-                    None
+                    let _ = tx.send(UiEvent::Signal("terminal closed"));
+                    return;
                 }
             };
             let ui = match ev {
