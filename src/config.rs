@@ -129,7 +129,7 @@ pub struct TrainSection {
     /// Global gradient-norm clip (0 = off).
     pub grad_clip: f64,
     pub seed: u64,
-    /// Worker threads for the numeric kernels (0 = candle's default, the physical cores).
+    /// Worker threads for the numeric kernels (0 = all cores but one).
     pub threads: usize,
 }
 

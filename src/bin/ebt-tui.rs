@@ -40,9 +40,19 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if cfg.train.threads > 0 {
+    // candle's kernels spin-wait between parallel chunks, so with every core computing, one more
+    // busy thread stalls every op. Measured on 2 cores: 2 compute threads + the dashboard trained 2x
+    // slower than headless, and 10x slower headless while a compiler ran; 1 thread was as fast as 2
+    // on a quiet machine and kept its speed under load. So by default one core stays free.
+    let threads = match cfg.train.threads {
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get().saturating_sub(1).max(1))
+            .unwrap_or(1),
+        n => n,
+    };
+    if threads > 0 {
         // candle reads this when it sizes its thread pool.
-        std::env::set_var("RAYON_NUM_THREADS", cfg.train.threads.to_string());
+        std::env::set_var("RAYON_NUM_THREADS", threads.to_string());
     }
     let run_dir = args.out.clone().unwrap_or_else(|| {
         RunDir::default_path(&PathBuf::from("runs"), &cfg.model.arch, &cfg.data.source)
