@@ -8,7 +8,6 @@ use crate::data::Dataset;
 use crate::engine::events::{Comparison, ComparisonRow, MaskSnapshot, RunKind};
 use crate::error::EbtError;
 use crate::models::{ArchConfig, ParamStore};
-use crate::prune::tracker::SearchTracker;
 use crate::run_dir::{write_atomic, RunDir};
 
 /// One row of `summary.json`.
@@ -151,7 +150,6 @@ pub fn write_ticket(
     converged: bool,
     window_distances: &[f64],
     first_tickets: &[(f64, Option<usize>)],
-    _tracker: &SearchTracker,
     snapshots: &[MaskSnapshot],
 ) -> Result<(), EbtError> {
     let snap = snapshots.iter().find(|s| s.index == index);
@@ -161,7 +159,7 @@ pub fn write_ticket(
         "epoch": epoch,
         "converged": converged,
         "window_distances": window_distances,
-        "first_snapshot_per_ratio": first_tickets,
+        "first_epoch_per_ratio": first_tickets,
         "masks": snap.map(|s| &s.ratios),
     });
     write_atomic(&dir.ticket(), to_json(&v).as_bytes())

@@ -394,7 +394,14 @@ pub fn run(
         .search
         .ratios
         .iter()
-        .map(|&r| (r, tracker.first_ticket(r)))
+        .map(|&r| {
+            (
+                r,
+                tracker
+                    .first_ticket(r)
+                    .and_then(|i| tracker.epochs().get(i).copied()),
+            )
+        })
         .collect();
     report::write_ticket(
         &ctx.rec.dir,
@@ -404,7 +411,6 @@ pub fn run(
         ticket.converged,
         &ticket.window_distances,
         &first_tickets,
-        &tracker,
         &ctx.rec.snapshots,
     )?;
 
@@ -524,7 +530,6 @@ pub fn run(
     report::write_summary(&ctx.rec.dir, &summary)?;
     ctx.rec.emit(TrainerEvent::Comparison(comparison));
     ctx.rec.emit(TrainerEvent::Phase(Phase::Finished));
-    let _ = ctx.steps_per_epoch;
     Ok(())
 }
 

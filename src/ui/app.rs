@@ -234,7 +234,11 @@ impl App {
                 Vec::new()
             }
             UiEvent::Trainer(ev) => {
-                self.dirty = true;
+                // Per-step progress only moves the status bar: the once-a-second clock redraw
+                // shows it, so training steps never drive the frame rate.
+                if !matches!(ev, TrainerEvent::Progress { .. }) {
+                    self.dirty = true;
+                }
                 self.on_trainer(ev);
                 Vec::new()
             }

@@ -15,8 +15,8 @@ use crate::ui::event::{Outcome, UiEvent};
 use crate::ui::export::write_export;
 use crate::ui::render::render;
 
-/// Shortest time between two frames (≤ 20 fps); bursts of events are drawn once.
-pub(crate) const MIN_FRAME: Duration = Duration::from_millis(50);
+/// Shortest time between two frames (≤ 10 fps, as burn-train); bursts of events are drawn once.
+pub(crate) const MIN_FRAME: Duration = Duration::from_millis(100);
 
 /// Runs the dashboard until the state says to quit (or `events` closes) and returns why.
 pub fn run_loop<B: Backend>(
