@@ -55,7 +55,7 @@ impl Recorder {
 }
 
 /// `phase,epoch,train_loss,eval_loss,eval_acc,lr,seconds`
-pub fn metrics_csv(rows: &[EpochMetrics]) -> String {
+pub fn metrics_csv<'a>(rows: impl IntoIterator<Item = &'a EpochMetrics>) -> String {
     let mut s = String::from("phase,epoch,train_loss,eval_loss,eval_acc,lr,seconds\n");
     for m in rows {
         s.push_str(&format!(

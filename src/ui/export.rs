@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use crate::engine::recorder::metrics_csv;
 use crate::error::EbtError;
 use crate::run_dir::{write_atomic, RunDir};
 use crate::ui::app::App;
@@ -27,7 +28,7 @@ pub(crate) fn write_export(app: &App) -> Result<PathBuf, EbtError> {
         write_atomic(&names.pruned_distances(r), pruned.as_bytes())?;
     }
     write_atomic(&names.sparsity(), sparsity_csv(app).as_bytes())?;
-    write_atomic(&names.metrics(), metrics_csv(app).as_bytes())?;
+    write_atomic(&names.metrics(), metrics_csv(&app.metrics).as_bytes())?;
     Ok(folder)
 }
 
@@ -75,24 +76,6 @@ fn sparsity_csv(app: &App) -> String {
                 );
             }
         }
-    }
-    out
-}
-
-fn metrics_csv(app: &App) -> String {
-    let mut out = String::from("phase,epoch,train_loss,eval_loss,eval_acc,lr,seconds\n");
-    for m in &app.metrics {
-        let _ = writeln!(
-            out,
-            "{},{},{:.6},{:.6},{:.6},{},{:.3}",
-            m.run.as_str(),
-            m.epoch,
-            m.train_loss,
-            m.eval_loss,
-            m.eval_acc,
-            m.lr,
-            m.seconds
-        );
     }
     out
 }
