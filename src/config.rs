@@ -729,10 +729,64 @@ mod tests {
 
     #[test]
     fn shipped_configs_parse() {
-        for f in ["digits-vit", "digits-swin", "langid-gpt2", "langid-roberta"] {
+        for f in [
+            "digits-vit",
+            "digits-swin",
+            "langid-gpt2",
+            "langid-roberta",
+            "mnist-vit",
+            "rtpolarity-gpt2",
+        ] {
             let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join(format!("configs/{f}.toml"));
             ExperimentConfig::load(Some(&p), &[]).unwrap_or_else(|e| panic!("{f}: {e}"));
         }
+    }
+
+    #[test]
+    fn data_keys_name_the_key() {
+        for (o, key) in [
+            (&["data.source=mnist"][..], "data.path"),
+            (&["data.source=cifar"], "mnist, cifar10, image-folder, imdb"),
+            (
+                &[
+                    "data.source=text-lines",
+                    "model.arch=gpt2",
+                    "data.paths=[\"a\"]",
+                ],
+                "data.paths",
+            ),
+            (&["data.channels=2"], "data.channels"),
+            (&["data.image_size=0"], "data.image_size"),
+            (&["data.resize=cubic"], "data.resize"),
+            (&["data.format=xml"], "data.format"),
+            (&["data.augment=true"], "data.augment"),
+            (&["data.test_path=\"t\""], "data.test_path"),
+            (&["data.source=imdb"], "data.source"),
+        ] {
+            let e = load(o).unwrap_err().to_string();
+            assert!(e.contains(key), "{o:?}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn columns_take_names_or_indices() {
+        let c = load(&[
+            "model.arch=gpt2",
+            "data.source=text-csv",
+            "data.path=\"r.tsv\"",
+            "data.text_column=2",
+            "data.label_column=sentiment",
+            "data.header=false",
+        ])
+        .unwrap();
+        assert_eq!(c.data.text_column, Some(Column::Index(2)));
+        assert_eq!(c.data.label_column, Some(Column::Name("sentiment".into())));
+        // The resolved config round-trips through its TOML.
+        let again = ExperimentConfig::from_toml_str(&c.to_toml(), &[], "resolved").unwrap();
+        assert_eq!(again, c);
+        let c = load(&["data.source=cifar10", "data.path=d", "data.augment=true"]).unwrap();
+        assert!(c.data.augment);
     }
 }
