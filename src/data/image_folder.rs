@@ -53,7 +53,9 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
         train.augment = Some(Augment::CROP_FLIP);
     }
     Ok(Dataset {
-        name: file_name(root),
+        name: Some(file_name(root))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "image-folder".into()),
         shape: DataShape::Image {
             channels: section.channels,
             height: section.image_size,

@@ -69,53 +69,18 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
 /// The pairs at `path`: the training pair (or the only pair) and the test pair when there are both.
 fn locate(path: &Path) -> Result<(IdxPair, Option<IdxPair>), EbtError> {
     if path.is_file() {
-        let labels = labels_for(path).ok_or_else(|| {
-            err(
-                path,
-                "not an idx images file (its name should contain images-idx3 or images.idx3)",
-            )
-        })?;
-        if !labels.is_file() {
-            return Err(err(
-                path,
-                format!("no labels file beside it (expected {})", labels.display()),
-            ));
-        }
-        return Ok((
-            IdxPair {
-                images: path.to_path_buf(),
-                labels,
-            },
-            None,
-        ));
+        return Ok((pair_of(path)?, None));
     }
     let entries = files::list_dir(path)?;
     let pair = |test: bool| -> Result<Option<IdxPair>, EbtError> {
-        let images = pick(
+        pick(
             path,
             entries
                 .iter()
                 .filter(|p| p.is_file() && is_test(p) == test && labels_for(p).is_some()),
-        )?;
-        let Some(images) = images else {
-            return Ok(None);
-        };
-        let labels = labels_for(&images).expect("filtered on labels_for");
-        // Tolerate a gunzipped copy next to the original: `a.gz` may pair with `a` and back.
-        let labels = [
-            labels.clone(),
-            with_gz(&labels, true),
-            with_gz(&labels, false),
-        ]
-        .into_iter()
-        .find(|p| p.is_file())
-        .ok_or_else(|| {
-            err(
-                &images,
-                format!("no labels file beside it (expected {})", labels.display()),
-            )
-        })?;
-        Ok(Some(IdxPair { images, labels }))
+        )?
+        .map(|images| pair_of(&images))
+        .transpose()
     };
     match (pair(false)?, pair(true)?) {
         (Some(train), test) => Ok((train, test)),
@@ -125,6 +90,33 @@ fn locate(path: &Path) -> Result<(IdxPair, Option<IdxPair>), EbtError> {
             "no idx images file (expected e.g. train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz)",
         )),
     }
+}
+
+/// An images file and the labels file beside it, gzipped or not whatever the images are.
+fn pair_of(images: &Path) -> Result<IdxPair, EbtError> {
+    let labels = labels_for(images).ok_or_else(|| {
+        err(
+            images,
+            "not an idx images file (its name should contain images-idx3 or images.idx3)",
+        )
+    })?;
+    [
+        labels.clone(),
+        with_gz(&labels, true),
+        with_gz(&labels, false),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
+    .map(|labels| IdxPair {
+        images: images.to_path_buf(),
+        labels,
+    })
+    .ok_or_else(|| {
+        err(
+            images,
+            format!("no labels file beside it (expected {})", labels.display()),
+        )
+    })
 }
 
 /// One images file among `candidates`; a plain file wins over its gzipped twin (`gunzip -k`).
