@@ -77,10 +77,17 @@ impl Default for ModelSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DataSection {
-    /// digits | langid
+    /// digits | langid (embedded); mnist | cifar10 | image-folder (images from files);
+    /// imdb | text-csv | text-lines (text from files). See `DATA_SOURCES`.
     pub source: String,
-    /// File or directory for file-based sources.
+    /// File or directory of the file-based sources (all but text-lines).
     pub path: Option<PathBuf>,
+    /// text-lines: one file per class, one example per line; the class is named after the file.
+    pub paths: Vec<PathBuf>,
+    /// A second file or directory, in the format of `path`, holding the test split. Without it,
+    /// a source's own test files are used (mnist t10k-*, cifar10 test_batch.bin, imdb test/),
+    /// else `test_fraction` of the examples is held out.
+    pub test_path: Option<PathBuf>,
     /// Fraction of each class held out for evaluation (stratified, seeded).
     pub test_fraction: f64,
     /// Text: tokens per example after truncation (including the start token).
@@ -89,6 +96,53 @@ pub struct DataSection {
     pub languages: Vec<String>,
     /// Cap on examples per class (0 = all); keeps text runs short on 2 cores.
     pub max_per_class: usize,
+    /// text-csv: csv | tsv | jsonl (default: from the file's extension).
+    pub format: Option<String>,
+    /// text-csv: the text's column, a header name or a 0-based index (default: "text" with a
+    /// header or in JSONL, 0 without a header).
+    pub text_column: Option<Column>,
+    /// text-csv: the label's column (default: "label", or 1 without a header). Labels may be
+    /// integers (classes sorted by value) or strings (classes sorted by name).
+    pub label_column: Option<Column>,
+    /// text-csv (csv, tsv): whether the first row names the columns.
+    pub header: bool,
+    /// image-folder: 1 (grey) or 3 (RGB) channels after conversion.
+    pub channels: usize,
+    /// image-folder: side of the square image given to the model, in pixels.
+    pub image_size: usize,
+    /// image-folder: nearest | bilinear
+    pub resize: String,
+    /// cifar10, image-folder: random crop (pad 4) + horizontal flip of training batches.
+    pub augment: bool,
+}
+
+/// Every `data.source`, and whether it yields images (else text).
+pub const DATA_SOURCES: [(&str, bool); 8] = [
+    ("digits", true),
+    ("langid", false),
+    ("mnist", true),
+    ("cifar10", true),
+    ("image-folder", true),
+    ("imdb", false),
+    ("text-csv", false),
+    ("text-lines", false),
+];
+
+/// A table column: by header name or by 0-based position.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Column {
+    Index(usize),
+    Name(String),
+}
+
+impl std::fmt::Display for Column {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Column::Index(i) => write!(f, "{i}"),
+            Column::Name(n) => write!(f, "{n:?}"),
+        }
+    }
 }
 
 impl Default for DataSection {
@@ -96,6 +150,8 @@ impl Default for DataSection {
         Self {
             source: "digits".into(),
             path: None,
+            paths: Vec::new(),
+            test_path: None,
             test_fraction: 0.2,
             max_length: 32,
             languages: vec![
@@ -107,7 +163,105 @@ impl Default for DataSection {
                 "portuguese".into(),
             ],
             max_per_class: 0,
+            format: None,
+            text_column: None,
+            label_column: None,
+            header: true,
+            channels: 3,
+            image_size: 32,
+            resize: "bilinear".into(),
+            augment: false,
         }
+    }
+}
+
+impl DataSection {
+    /// Checks the `[data]` keys; the message names the key and the bad value.
+    fn validate(&self, text_model: bool, arch: &str) -> Result<(), EbtError> {
+        let bad = |key: &str, msg: String| Err(EbtError::config(format!("{key}: {msg}")));
+        let src = self.source.as_str();
+        let Some(&(_, images)) = DATA_SOURCES.iter().find(|(name, _)| *name == src) else {
+            let names: Vec<&str> = DATA_SOURCES.iter().map(|(n, _)| *n).collect();
+            return bad(
+                "data.source",
+                format!(
+                    "unknown source {src:?} (expected one of {})",
+                    names.join(", ")
+                ),
+            );
+        };
+        if images == text_model {
+            return bad(
+                "data.source",
+                format!("{src:?} does not fit model.arch = {arch:?} (vision models need images, text models text)"),
+            );
+        }
+        let file_based = !matches!(src, "digits" | "langid" | "text-lines");
+        if file_based && self.path.is_none() {
+            return bad(
+                "data.path",
+                format!(
+                    "data.source = {src:?} reads files: set data.path to its file or directory"
+                ),
+            );
+        }
+        if src == "text-lines" && self.paths.len() < 2 {
+            return bad(
+                "data.paths",
+                format!(
+                    "text-lines needs at least two files, one per class (got {})",
+                    self.paths.len()
+                ),
+            );
+        }
+        if self.test_path.is_some() && !file_based {
+            return bad(
+                "data.test_path",
+                format!("not used by data.source = {src:?} (use data.test_fraction)"),
+            );
+        }
+        if !(self.test_fraction > 0.0 && self.test_fraction < 1.0) {
+            return bad(
+                "data.test_fraction",
+                format!("{} is not in (0, 1)", self.test_fraction),
+            );
+        }
+        if self.max_length < 2 {
+            return bad(
+                "data.max_length",
+                format!("{} must be at least 2", self.max_length),
+            );
+        }
+        if let Some(f) = &self.format {
+            if !["csv", "tsv", "jsonl"].contains(&f.as_str()) {
+                return bad("data.format", format!("{f:?} (expected csv, tsv or jsonl)"));
+            }
+        }
+        if ![1, 3].contains(&self.channels) {
+            return bad(
+                "data.channels",
+                format!("{} (expected 1 for grey or 3 for RGB)", self.channels),
+            );
+        }
+        if !(1..=1024).contains(&self.image_size) {
+            return bad(
+                "data.image_size",
+                format!("{} is not in 1..=1024", self.image_size),
+            );
+        }
+        if !["nearest", "bilinear"].contains(&self.resize.as_str()) {
+            return bad(
+                "data.resize",
+                format!("{:?} (expected nearest or bilinear)", self.resize),
+            );
+        }
+        if self.augment && !matches!(src, "cifar10" | "image-folder") {
+            return bad(
+                "data.augment",
+                format!("crop + flip applies to cifar10 and image-folder, not {src:?}"),
+            );
+        }
+        Ok(())
     }
 }
 
@@ -359,32 +513,7 @@ impl ExperimentConfig {
                 format!("{:?} (expected gelu, gelu_new or relu)", m.hidden_act),
             );
         }
-        let d = &self.data;
-        if !["digits", "langid"].contains(&d.source.as_str()) {
-            return bad(
-                "data.source",
-                format!("unknown source {:?} (expected digits or langid)", d.source),
-            );
-        }
-        let vision_data = d.source == "digits";
-        if vision_data == self.is_text() {
-            return bad(
-                "data.source",
-                format!("{:?} does not fit model.arch = {:?} (vision models need images, text models text)", d.source, m.arch),
-            );
-        }
-        if !(d.test_fraction > 0.0 && d.test_fraction < 1.0) {
-            return bad(
-                "data.test_fraction",
-                format!("{} is not in (0, 1)", d.test_fraction),
-            );
-        }
-        if d.max_length < 2 {
-            return bad(
-                "data.max_length",
-                format!("{} must be at least 2", d.max_length),
-            );
-        }
+        self.data.validate(self.is_text(), &m.arch)?;
         let t = &self.train;
         if t.epochs == 0 {
             return bad("train.epochs", "must be at least 1".into());
@@ -600,10 +729,64 @@ mod tests {
 
     #[test]
     fn shipped_configs_parse() {
-        for f in ["digits-vit", "digits-swin", "langid-gpt2", "langid-roberta"] {
+        for f in [
+            "digits-vit",
+            "digits-swin",
+            "langid-gpt2",
+            "langid-roberta",
+            "mnist-vit",
+            "rtpolarity-gpt2",
+        ] {
             let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
                 .join(format!("configs/{f}.toml"));
             ExperimentConfig::load(Some(&p), &[]).unwrap_or_else(|e| panic!("{f}: {e}"));
         }
+    }
+
+    #[test]
+    fn data_keys_name_the_key() {
+        for (o, key) in [
+            (&["data.source=mnist"][..], "data.path"),
+            (&["data.source=cifar"], "mnist, cifar10, image-folder, imdb"),
+            (
+                &[
+                    "data.source=text-lines",
+                    "model.arch=gpt2",
+                    "data.paths=[\"a\"]",
+                ],
+                "data.paths",
+            ),
+            (&["data.channels=2"], "data.channels"),
+            (&["data.image_size=0"], "data.image_size"),
+            (&["data.resize=cubic"], "data.resize"),
+            (&["data.format=xml"], "data.format"),
+            (&["data.augment=true"], "data.augment"),
+            (&["data.test_path=\"t\""], "data.test_path"),
+            (&["data.source=imdb"], "data.source"),
+        ] {
+            let e = load(o).unwrap_err().to_string();
+            assert!(e.contains(key), "{o:?}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+        }
+    }
+
+    #[test]
+    fn columns_take_names_or_indices() {
+        let c = load(&[
+            "model.arch=gpt2",
+            "data.source=text-csv",
+            "data.path=\"r.tsv\"",
+            "data.text_column=2",
+            "data.label_column=sentiment",
+            "data.header=false",
+        ])
+        .unwrap();
+        assert_eq!(c.data.text_column, Some(Column::Index(2)));
+        assert_eq!(c.data.label_column, Some(Column::Name("sentiment".into())));
+        // The resolved config round-trips through its TOML.
+        let again = ExperimentConfig::from_toml_str(&c.to_toml(), &[], "resolved").unwrap();
+        assert_eq!(again, c);
+        let c = load(&["data.source=cifar10", "data.path=d", "data.augment=true"]).unwrap();
+        assert!(c.data.augment);
     }
 }

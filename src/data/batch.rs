@@ -3,6 +3,7 @@
 
 use candle_core::{Device, Result, Tensor};
 
+use super::augment::{batch_seed, Augment};
 use super::DataShape;
 use crate::models::ModelInput;
 
@@ -20,6 +21,8 @@ pub enum Features {
 pub struct Examples {
     pub features: Features,
     pub labels: Vec<u32>,
+    /// Image augmentation applied to every batch drawn from this split (training splits only).
+    pub augment: Option<Augment>,
 }
 
 /// One batch on the device.
@@ -30,6 +33,15 @@ pub struct Batch {
 }
 
 impl Examples {
+    /// Examples without augmentation.
+    pub fn new(features: Features, labels: Vec<u32>) -> Self {
+        Examples {
+            features,
+            labels,
+            augment: None,
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.labels.len()
     }
@@ -52,7 +64,11 @@ impl Examples {
             }
             Features::Tokens(t) => Features::Tokens(idx.iter().map(|&i| t[i].clone()).collect()),
         };
-        Examples { features, labels }
+        Examples {
+            features,
+            labels,
+            augment: self.augment,
+        }
     }
 
     /// Builds the batch of examples `idx`.
@@ -76,6 +92,9 @@ impl Examples {
                 let mut data = Vec::with_capacity(b * per);
                 for &i in idx {
                     data.extend_from_slice(&px[i * per..(i + 1) * per]);
+                }
+                if let Some(a) = &self.augment {
+                    a.apply(&mut data, *channels, *height, *width, batch_seed(idx));
                 }
                 ModelInput::Images(Tensor::from_vec(
                     data,

@@ -2,7 +2,8 @@
 //! smartcore's `datasets` feature: real data that needs no network and no file.
 
 use super::batch::{Examples, Features};
-use super::{split, DataShape, Dataset};
+use super::split;
+use super::{DataShape, Dataset};
 use crate::config::DataSection;
 use crate::error::EbtError;
 
@@ -17,12 +18,8 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
     if labels.iter().any(|&y| y > 9) {
         return Err(EbtError::data("embedded digits: label out of range 0..9"));
     }
-    let all = Examples {
-        features: Features::Images(pixels),
-        labels,
-    };
-    let all = cap_per_class(all, 10, section.max_per_class);
-    let (tr, te) = split::stratified(&all.labels, 10, section.test_fraction, seed);
+    let all = Examples::new(Features::Images(pixels), labels);
+    let (train, test) = split::train_test(all, None, 10, section, seed);
     Ok(Dataset {
         name: "digits".into(),
         shape: DataShape::Image {
@@ -31,25 +28,9 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
             width: 8,
         },
         class_names: (0..10).map(|d| d.to_string()).collect(),
-        train: all.subset(&tr),
-        test: all.subset(&te),
+        train,
+        test,
     })
-}
-
-/// Keeps the first `cap` examples of each class (0 = all).
-pub(crate) fn cap_per_class(all: Examples, num_classes: usize, cap: usize) -> Examples {
-    if cap == 0 {
-        return all;
-    }
-    let mut seen = vec![0usize; num_classes];
-    let idx: Vec<usize> = (0..all.len())
-        .filter(|&i| {
-            let c = all.labels[i] as usize;
-            seen[c] += 1;
-            seen[c] <= cap
-        })
-        .collect();
-    all.subset(&idx)
 }
 
 #[cfg(test)]

@@ -1,17 +1,12 @@
 //! Language identification on real sentences: each `lingua-<language>-language-model` crate carries
-//! 1,000 sentences of its language. Tokens are UTF-8 bytes (a trained tokenizer belongs to the
-//! real-data loaders), with a start token first.
+//! 1,000 sentences of its language. Tokens are UTF-8 bytes (`tokens.rs`), with a start token first.
 
 use super::batch::{Examples, Features};
-use super::{digits::cap_per_class, split, DataShape, Dataset};
+use super::split;
+use super::tokens::{encode, text_shape};
+use super::Dataset;
 use crate::config::DataSection;
 use crate::error::EbtError;
-
-/// Byte-level vocabulary: bytes 0..=255, then the special tokens.
-pub const PAD_ID: u32 = 256;
-pub const BOS_ID: u32 = 257;
-pub const EOS_ID: u32 = 258;
-pub const VOCAB_SIZE: usize = 259;
 
 /// Languages available offline.
 pub const LANGUAGES: [&str; 6] = [
@@ -35,18 +30,6 @@ fn sentences(language: &str) -> Option<&'static str> {
     };
     dir.get_file("sentences.txt")
         .and_then(|f| f.contents_utf8())
-}
-
-/// Byte tokens of one sentence: start token, then at most `max_length - 1` bytes.
-pub fn encode(text: &str, max_length: usize) -> Vec<u32> {
-    let mut ids = Vec::with_capacity(max_length);
-    ids.push(BOS_ID);
-    ids.extend(
-        text.bytes()
-            .take(max_length.saturating_sub(1))
-            .map(u32::from),
-    );
-    ids
 }
 
 pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
@@ -76,33 +59,21 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
         }
     }
     let n = section.languages.len();
-    let all = cap_per_class(
-        Examples {
-            features: Features::Tokens(seqs),
-            labels,
-        },
-        n,
-        section.max_per_class,
-    );
-    let (tr, te) = split::stratified(&all.labels, n, section.test_fraction, seed);
+    let all = Examples::new(Features::Tokens(seqs), labels);
+    let (train, test) = split::train_test(all, None, n, section, seed);
     Ok(Dataset {
         name: "langid".into(),
-        shape: DataShape::Text {
-            vocab_size: VOCAB_SIZE,
-            max_length: section.max_length,
-            pad_id: PAD_ID,
-            bos_id: BOS_ID,
-            eos_id: EOS_ID,
-        },
+        shape: text_shape(section.max_length),
         class_names: section.languages.clone(),
-        train: all.subset(&tr),
-        test: all.subset(&te),
+        train,
+        test,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::tokens::BOS_ID;
 
     #[test]
     fn six_languages_of_real_sentences() {

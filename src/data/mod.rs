@@ -1,14 +1,26 @@
-//! Datasets: the embedded defaults (UCI digits, lingua language identification), their seeded
-//! stratified splits, and batching into model inputs.
+//! Datasets: the embedded defaults (UCI digits, lingua language identification), file-based
+//! real sets (MNIST idx, CIFAR-10 binary, an image folder, IMDB `aclImdb`, CSV/TSV/JSONL tables,
+//! one-file-per-class line files), their seeded stratified splits, and batching into model
+//! inputs. Text is byte tokens (`tokens.rs`); images are `(C, H, W)` pixels in [-1, 1].
 
+pub mod augment;
 pub mod batch;
+pub mod cifar;
 pub mod digits;
+mod files;
+pub mod image_folder;
+pub mod imdb;
+mod labels;
 pub mod langid;
+pub mod mnist;
 pub mod split;
+pub mod text_file;
+pub mod text_lines;
+pub mod tokens;
 
 pub use batch::{Batch, Examples, Features};
 
-use crate::config::DataSection;
+use crate::config::{DataSection, DATA_SOURCES};
 use crate::error::EbtError;
 
 /// What the model needs to know about the examples.
@@ -33,7 +45,7 @@ pub enum DataShape {
 /// A labelled train/test pair ready for training.
 #[derive(Clone, Debug)]
 pub struct Dataset {
-    /// Short name for file names and the dashboard (`digits`, `langid`).
+    /// Short name for file names and the dashboard (`digits`, `mnist`, a file's stem).
     pub name: String,
     pub shape: DataShape,
     pub class_names: Vec<String>,
@@ -52,8 +64,18 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
     match section.source.as_str() {
         "digits" => digits::load(section, seed),
         "langid" => langid::load(section, seed),
-        other => Err(EbtError::config(format!(
-            "data.source: unknown source {other:?} (expected digits or langid)"
-        ))),
+        "mnist" => mnist::load(section, seed),
+        "cifar10" => cifar::load(section, seed),
+        "image-folder" => image_folder::load(section, seed),
+        "imdb" => imdb::load(section, seed),
+        "text-csv" => text_file::load(section, seed),
+        "text-lines" => text_lines::load(section, seed),
+        other => {
+            let names: Vec<&str> = DATA_SOURCES.iter().map(|(n, _)| *n).collect();
+            Err(EbtError::config(format!(
+                "data.source: unknown source {other:?} (expected one of {})",
+                names.join(", ")
+            )))
+        }
     }
 }

@@ -5,6 +5,48 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::batch::Examples;
+use crate::config::DataSection;
+
+/// The train and test splits of a source: its own test set when it has one (each capped by
+/// `data.max_per_class`), else a stratified, seeded hold-out of `data.test_fraction` of the pool
+/// (capped before the split, so the cap bounds the whole class).
+pub fn train_test(
+    pool: Examples,
+    test: Option<Examples>,
+    num_classes: usize,
+    section: &DataSection,
+    seed: u64,
+) -> (Examples, Examples) {
+    let pool = cap_per_class(pool, num_classes, section.max_per_class);
+    match test {
+        Some(test) => (
+            pool,
+            cap_per_class(test, num_classes, section.max_per_class),
+        ),
+        None => {
+            let (tr, te) = stratified(&pool.labels, num_classes, section.test_fraction, seed);
+            (pool.subset(&tr), pool.subset(&te))
+        }
+    }
+}
+
+/// Keeps the first `cap` examples of each class (0 = all).
+pub(crate) fn cap_per_class(all: Examples, num_classes: usize, cap: usize) -> Examples {
+    if cap == 0 {
+        return all;
+    }
+    let mut seen = vec![0usize; num_classes];
+    let idx: Vec<usize> = (0..all.len())
+        .filter(|&i| {
+            let c = all.labels[i] as usize;
+            seen[c] += 1;
+            seen[c] <= cap
+        })
+        .collect();
+    all.subset(&idx)
+}
+
 /// Returns (train indices, test indices), each sorted, for `labels` with `num_classes` classes.
 pub fn stratified(
     labels: &[u32],
