@@ -58,3 +58,21 @@ fn dashboard_without_a_terminal_points_to_headless() {
     let out = ebt().output().unwrap();
     assert_one_line_exit_2(out, "--headless");
 }
+
+#[test]
+fn missing_data_file_is_one_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ebt()
+        .args([
+            "--headless",
+            "--set",
+            "data.source=mnist",
+            "--set",
+            "data.path=\"/nonexistent/mnist\"",
+            "--out",
+        ])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(out, "/nonexistent/mnist");
+}
