@@ -29,8 +29,9 @@ use serde::{Deserialize, Serialize};
 
 use super::layers::{Activation, LayerNorm, Linear};
 use super::vit::{
-    check_init_and_dropout, check_per_layer, images_of, parse_activation, per_layer, square_image,
-    AttentionSpec, BlockNames, FeedForward, FeedForwardSpec, PatchEmbedding, SelfAttention,
+    check_image_fields, check_init_and_dropout, check_per_layer, images_of, parse_activation,
+    per_layer, square_image, AttentionSpec, BlockNames, FeedForward, FeedForwardSpec, ImageFields,
+    PatchEmbedding, SelfAttention,
 };
 use super::{ArchSpec, Classifier, DropoutRng, ModelInput, ModelStructure};
 use crate::config::ModelSection;
@@ -231,32 +232,17 @@ impl SwinConfig {
         if self.window_size == 0 {
             return bad("window_size must be at least 1".into());
         }
-        if self.patch_size == 0
-            || self.image_size == 0
-            || !self.image_size.is_multiple_of(self.patch_size)
-        {
-            return bad(format!(
-                "patch_size = {} does not divide image_size = {}",
-                self.patch_size, self.image_size
-            ));
-        }
-        if self.num_channels == 0 || self.num_labels == 0 {
-            return bad(format!(
-                "num_channels = {} and num_labels = {} must be at least 1",
-                self.num_channels, self.num_labels
-            ));
-        }
-        for (key, p) in [
-            ("hidden_dropout_prob", self.hidden_dropout_prob),
-            (
-                "attention_probs_dropout_prob",
-                self.attention_probs_dropout_prob,
-            ),
-        ] {
-            if !(0.0..1.0).contains(&p) {
-                return bad(format!("{key} = {p} is not in [0, 1)"));
-            }
-        }
+        check_image_fields(
+            "swin",
+            ImageFields {
+                image_size: self.image_size,
+                patch_size: self.patch_size,
+                num_channels: self.num_channels,
+                num_labels: self.num_labels,
+                hidden_dropout_prob: self.hidden_dropout_prob,
+                attention_probs_dropout_prob: self.attention_probs_dropout_prob,
+            },
+        )?;
         let n = self.num_blocks();
         check_per_layer("swin", "layer_heads", &self.layer_heads, n)?;
         check_per_layer("swin", "layer_intermediate", &self.layer_intermediate, n)

@@ -164,32 +164,17 @@ impl VitConfig {
         if self.num_hidden_layers == 0 {
             return bad("num_hidden_layers must be at least 1".into());
         }
-        if self.patch_size == 0
-            || self.image_size == 0
-            || !self.image_size.is_multiple_of(self.patch_size)
-        {
-            return bad(format!(
-                "patch_size = {} does not divide image_size = {}",
-                self.patch_size, self.image_size
-            ));
-        }
-        if self.num_channels == 0 || self.num_labels == 0 {
-            return bad(format!(
-                "num_channels = {} and num_labels = {} must be at least 1",
-                self.num_channels, self.num_labels
-            ));
-        }
-        for (key, p) in [
-            ("hidden_dropout_prob", self.hidden_dropout_prob),
-            (
-                "attention_probs_dropout_prob",
-                self.attention_probs_dropout_prob,
-            ),
-        ] {
-            if !(0.0..1.0).contains(&p) {
-                return bad(format!("{key} = {p} is not in [0, 1)"));
-            }
-        }
+        check_image_fields(
+            "vit",
+            ImageFields {
+                image_size: self.image_size,
+                patch_size: self.patch_size,
+                num_channels: self.num_channels,
+                num_labels: self.num_labels,
+                hidden_dropout_prob: self.hidden_dropout_prob,
+                attention_probs_dropout_prob: self.attention_probs_dropout_prob,
+            },
+        )?;
         check_per_layer(
             "vit",
             "layer_heads",
@@ -754,6 +739,46 @@ pub(crate) fn check_per_layer(
         return Err(EbtError::config(format!(
             "{arch} config: {key}[{i}] is 0; every block needs at least one unit"
         )));
+    }
+    Ok(())
+}
+
+/// The fields ViT and Swin configs share and check alike.
+pub(crate) struct ImageFields {
+    pub image_size: usize,
+    pub patch_size: usize,
+    pub num_channels: usize,
+    pub num_labels: usize,
+    pub hidden_dropout_prob: f64,
+    pub attention_probs_dropout_prob: f64,
+}
+
+/// Patch/image sizes, channels, labels and dropout ranges of a vision config; the message names
+/// the family and the HF field at fault.
+pub(crate) fn check_image_fields(family: &str, f: ImageFields) -> error::Result<()> {
+    let bad = |msg: String| Err(EbtError::config(format!("{family} config: {msg}")));
+    if f.patch_size == 0 || f.image_size == 0 || !f.image_size.is_multiple_of(f.patch_size) {
+        return bad(format!(
+            "patch_size = {} does not divide image_size = {}",
+            f.patch_size, f.image_size
+        ));
+    }
+    if f.num_channels == 0 || f.num_labels == 0 {
+        return bad(format!(
+            "num_channels = {} and num_labels = {} must be at least 1",
+            f.num_channels, f.num_labels
+        ));
+    }
+    for (key, p) in [
+        ("hidden_dropout_prob", f.hidden_dropout_prob),
+        (
+            "attention_probs_dropout_prob",
+            f.attention_probs_dropout_prob,
+        ),
+    ] {
+        if !(0.0..1.0).contains(&p) {
+            return bad(format!("{key} = {p} is not in [0, 1)"));
+        }
     }
     Ok(())
 }
