@@ -95,22 +95,11 @@ impl Gpt2Config {
         shape: &DataShape,
         num_labels: usize,
     ) -> crate::error::Result<Self> {
-        let DataShape::Text {
-            vocab_size,
-            max_length,
-            pad_id,
-            ..
-        } = shape
-        else {
-            return Err(EbtError::config(format!(
-                "model.arch = {:?}: GPT-2 reads text, but the data are images",
-                m.arch
-            )));
-        };
+        let (vocab_size, max_length, pad_id) = text_dims(m, shape, "GPT-2")?;
         check_experiment(m, num_labels)?;
         let cfg = Self {
-            vocab_size: *vocab_size,
-            n_positions: *max_length,
+            vocab_size,
+            n_positions: max_length,
             n_embd: m.hidden_size,
             n_layer: m.num_layers,
             n_head: m.num_heads,
@@ -121,7 +110,7 @@ impl Gpt2Config {
             attn_pdrop: m.attention_dropout,
             layer_norm_epsilon: 1e-5,
             initializer_range: m.initializer_range,
-            pad_token_id: Some(*pad_id),
+            pad_token_id: Some(pad_id),
             num_labels,
             layer_heads: None,
             layer_inner: None,
@@ -225,6 +214,26 @@ pub(crate) fn check_per_layer(
 }
 
 /// The `[model]` keys GPT-2 and RoBERTa both need, checked with the key named.
+/// (vocab size, max length, pad id) of text data; images are an error naming `model.arch`.
+pub(crate) fn text_dims(
+    m: &ModelSection,
+    shape: &DataShape,
+    family: &str,
+) -> crate::error::Result<(usize, usize, u32)> {
+    match shape {
+        DataShape::Text {
+            vocab_size,
+            max_length,
+            pad_id,
+            ..
+        } => Ok((*vocab_size, *max_length, *pad_id)),
+        DataShape::Image { .. } => Err(EbtError::config(format!(
+            "model.arch = {:?}: {family} reads text, but the data are images",
+            m.arch
+        ))),
+    }
+}
+
 pub(crate) fn check_experiment(m: &ModelSection, num_labels: usize) -> crate::error::Result<()> {
     if m.num_heads == 0 || m.hidden_size == 0 || !m.hidden_size.is_multiple_of(m.num_heads) {
         return Err(EbtError::config(format!(

@@ -16,7 +16,7 @@ use candle_core::{DType, Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::gpt2::{check_experiment, check_per_layer, parse_activation, per_layer};
+use super::gpt2::{check_experiment, check_per_layer, parse_activation, per_layer, text_dims};
 use super::layers::{
     softmax_last, Activation, DropoutRng, Embedding, LayerNorm, Linear, MASK_VALUE,
 };
@@ -98,21 +98,10 @@ impl RobertaConfig {
         shape: &DataShape,
         num_labels: usize,
     ) -> crate::error::Result<Self> {
-        let DataShape::Text {
-            vocab_size,
-            max_length,
-            pad_id,
-            ..
-        } = shape
-        else {
-            return Err(EbtError::config(format!(
-                "model.arch = {:?}: RoBERTa reads text, but the data are images",
-                m.arch
-            )));
-        };
+        let (vocab_size, max_length, pad_id) = text_dims(m, shape, "RoBERTa")?;
         check_experiment(m, num_labels)?;
         let cfg = Self {
-            vocab_size: *vocab_size,
+            vocab_size,
             hidden_size: m.hidden_size,
             num_hidden_layers: m.num_layers,
             num_attention_heads: m.num_heads,
@@ -120,11 +109,11 @@ impl RobertaConfig {
             hidden_act: parse_activation(&m.hidden_act)?,
             hidden_dropout_prob: m.dropout,
             attention_probs_dropout_prob: m.attention_dropout,
-            max_position_embeddings: max_length + *pad_id as usize + 1,
+            max_position_embeddings: max_length + pad_id as usize + 1,
             type_vocab_size: 1,
             initializer_range: m.initializer_range,
             layer_norm_eps: 1e-5,
-            pad_token_id: *pad_id,
+            pad_token_id: pad_id,
             classifier_dropout: None,
             num_labels,
             layer_heads: None,
