@@ -51,6 +51,12 @@ pub struct ModelSection {
     pub initializer_range: f64,
     /// gelu | gelu_new | relu
     pub hidden_act: String,
+    /// A Hugging Face repo id (`gpt2`, `google/vit-base-patch16-224-in21k`) or a local directory
+    /// with `config.json` + `model.safetensors` (or shards). When set, the checkpoint's config
+    /// replaces the size keys above and its weights are the starting point (fine-tuning).
+    pub pretrained: Option<String>,
+    /// Branch, tag or commit of `pretrained` on the hub (default `main`).
+    pub revision: Option<String>,
 }
 
 impl Default for ModelSection {
@@ -69,6 +75,8 @@ impl Default for ModelSection {
             attention_dropout: 0.0,
             initializer_range: 0.02,
             hidden_act: "gelu".into(),
+            pretrained: None,
+            revision: None,
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod headless;
+pub mod hub;
 pub mod models;
 pub mod prune;
 pub mod report;
