@@ -486,6 +486,18 @@ impl ExperimentConfig {
                 ),
             );
         }
+        if m.revision.is_some() && m.pretrained.is_none() {
+            return bad(
+                "model.revision",
+                "applies to model.pretrained, which is not set".into(),
+            );
+        }
+        if m.pretrained.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            return bad(
+                "model.pretrained",
+                "empty; give a hub repo id or a directory, or remove the key".into(),
+            );
+        }
         if m.arch != "swin" && m.num_layers == 0 {
             return bad("model.num_layers", "must be at least 1".into());
         }

@@ -502,6 +502,113 @@ fn gpt2_matches_a_plain_loop_reference() -> Result<()> {
     Ok(())
 }
 
+/// A `GPT2Model` checkpoint as HF saves it (the `gpt2` repo): bare names without `transformer.`,
+/// the `lm_head.weight` tied to `wte`, an old `attn.bias` causal buffer, and no `score` head. Loaded
+/// through `model.pretrained`, the model must compute what the plain-loop GPT-2 computes from the
+/// written tensors (plus the fresh head it drew).
+#[test]
+fn gpt2_checkpoint_with_hf_names_matches_the_reference(
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let dev = Device::Cpu;
+    let mut cfg = tiny_gpt2();
+    cfg.initializer_range = 0.2;
+    let store = ParamStore::new(21, &dev);
+    cfg.build(store.train_builder(), DropoutRng::new(0))?;
+    let written = perturbed(&store, &dev)?;
+    let dir = tempfile::tempdir()?;
+    let mut ckpt: std::collections::HashMap<String, Tensor> = written
+        .iter()
+        .filter(|(k, _)| !k.starts_with("score."))
+        .map(|(k, v)| (k.trim_start_matches("transformer.").to_string(), v.clone()))
+        .collect();
+    ckpt.insert(
+        "lm_head.weight".into(),
+        written["transformer.wte.weight"].clone(),
+    );
+    ckpt.insert(
+        "h.0.attn.bias".into(),
+        Tensor::ones((1, 1, 12, 12), DType::F32, &dev)?,
+    );
+    candle_core::safetensors::save(&ckpt, dir.path().join("model.safetensors"))?;
+    let config = serde_json::json!({
+        "model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": VOCAB,
+        "n_positions": 12, "n_ctx": 12, "n_embd": 16, "n_layer": 2, "n_head": 2, "n_inner": 32,
+        "activation_function": "gelu_new", "resid_pdrop": 0.1, "embd_pdrop": 0.1, "attn_pdrop": 0.1,
+        "layer_norm_epsilon": 1e-5, "initializer_range": 0.02, "bos_token_id": 19, "eos_token_id": 19,
+        "task_specific_params": {"text-generation": {"do_sample": true, "max_length": 50}}
+    });
+    std::fs::write(dir.path().join("config.json"), config.to_string())?;
+    let section = ModelSection {
+        arch: "gpt2".into(),
+        pretrained: Some(dir.path().to_string_lossy().into_owned()),
+        ..ModelSection::default()
+    };
+    let shape = DataShape::Text {
+        vocab_size: VOCAB,
+        max_length: 8,
+        pad_id: 0,
+        bos_id: 19,
+        eos_id: 19,
+    };
+    let env = ebt::hub::HubEnv {
+        cache_dir: dir.path().join("no-cache"),
+        endpoint: "http://127.0.0.1:1".into(),
+        offline: true,
+    };
+    let p = ebt::models::pretrained::load_with_env(&section, &shape, LABELS, env)?;
+    let ArchConfig::Gpt2(loaded) = &p.arch else {
+        panic!("not a GPT-2 config: {:?}", p.arch)
+    };
+    assert_eq!(
+        (loaded.n_embd, loaded.n_layer, loaded.num_labels),
+        (16, 2, LABELS)
+    );
+    assert_eq!(loaded.resid_pdrop, 0.1, "the checkpoint's dropout is kept");
+    for (name, t) in &written {
+        if name.starts_with("score.") {
+            assert!(!p.tensors.contains_key(name), "{name} must start fresh");
+        } else {
+            assert_eq!(
+                max_abs_diff(&p.tensors[name], t)?,
+                0.0,
+                "{name} changed on load"
+            );
+        }
+    }
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| n.contains("fresh classification head for 3 classes")));
+    assert!(p
+        .notes
+        .iter()
+        .any(|n| n.starts_with("2 checkpoint tensors not used")));
+
+    let store = ParamStore::from_tensors(p.tensors.clone(), 5, &dev)?;
+    p.arch.build(store.train_builder(), DropoutRng::new(0))?; // draws the fresh head
+    let model = p.arch.build(store.eval_builder(), DropoutRng::new(0))?;
+    let mut reference = written.clone();
+    let head = store.get("score.weight").expect("a fresh head");
+    reference.insert("score.weight".into(), head.as_tensor().clone());
+    let ids = tokens(2, 7);
+    let expected = reference_gpt2(loaded, &reference, &ids);
+    let got = model
+        .forward(&batch(&[ids], 7, 0, &dev)?, false)?
+        .to_vec2::<f32>()?;
+    for (g, e) in got[0].iter().zip(&expected) {
+        assert!(
+            (*g as f64 - e).abs() <= 1e-4,
+            "model {:?} vs reference {expected:?}",
+            got[0]
+        );
+    }
+    assert!(
+        expected.iter().any(|e| e.abs() > 1e-2),
+        "degenerate logits {expected:?}"
+    );
+    Ok(())
+}
+
 /// HF `nn.Linear`: `y_o = sum_i W[o, i] x_i + b_o`, weight stored `[out, in]`.
 fn linear(x: &[f64], w: &Mat, b: &[f64]) -> Vec<f64> {
     (0..b.len())

@@ -13,7 +13,7 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 use crossbeam_channel::{Receiver, Sender};
 
-use super::build::arch_config;
+use super::build::model_init;
 use super::control::{Control, TicketAnswer};
 use super::events::*;
 use super::masks::MaskMaker;
@@ -89,6 +89,8 @@ struct Ctx<'a> {
     rec: Recorder,
     control: Control<'a>,
     steps_per_epoch: usize,
+    /// The pretrained starting weights (fresh head included) that `reinit` rewinds to.
+    rewind: Option<BTreeMap<String, Tensor>>,
 }
 
 impl Ctx<'_> {
@@ -201,13 +203,20 @@ pub fn run(
         )));
     }
     let device = Device::Cpu;
-    let arch = arch_config(cfg, &data)?;
+    let init = model_init(cfg, &data)?;
+    let arch = init.arch.clone();
     let steps_per_epoch = data.train.len().div_ceil(cfg.train.batch_size);
     let epochs = cfg.train.epochs;
     let max_search = cfg.max_search_epochs();
     let seed = cfg.train.seed;
 
-    let dense_store = ParamStore::new(seed, &device);
+    let dense_store = init.store(seed, &device)?;
+    // A fine-tuning run rewinds to the pretrained weights (`retrain.mode = "reinit"`), as
+    // EarlyBERT does; from scratch, reinit draws a fresh init.
+    let rewind = match init.weights {
+        Some(_) => Some(dense_store.snapshot()?),
+        None => None,
+    };
     let mut dense = Trainee::new(
         arch.clone(),
         dense_store,
@@ -225,7 +234,11 @@ pub fn run(
         device: device.clone(),
         steps_per_epoch,
         data,
+        rewind,
     };
+    for note in &init.notes {
+        ctx.rec.warn(format!("model.pretrained: {note}"));
+    }
     ctx.rec.emit(TrainerEvent::RunStarted(RunInfo {
         model: arch.name().into(),
         dataset: ctx.data.name.clone(),
@@ -446,7 +459,7 @@ pub fn run(
     ctx.rec.emit(TrainerEvent::Phase(Phase::Baseline));
     let baseline = if cfg.search.apply {
         // The search trained a masked model: the baseline is a fresh dense run.
-        let store = ParamStore::new(seed, &device);
+        let store = init.store(seed, &device)?;
         let mut b = Trainee::new(arch.clone(), store, cfg, epochs, steps_per_epoch, seed)?;
         for e in 1..=epochs {
             ctx.epoch(&mut b, RunKind::Baseline, e)?;
@@ -549,7 +562,10 @@ fn prune_model(
     let cfg = ctx.cfg;
     let reinit = cfg.retrain.mode == "reinit";
     let (new_arch, tensors, elem_masks) = maker.cut(arch, &ticket.weights, mask)?;
-    let store = if reinit {
+    let store = if let (true, Some(start)) = (reinit, &ctx.rewind) {
+        let (_, rewound, _) = maker.cut(arch, start, mask)?;
+        ParamStore::from_tensors(rewound, reinit_seed, &ctx.device)?
+    } else if reinit {
         ParamStore::new(reinit_seed, &ctx.device)
     } else {
         ParamStore::from_tensors(tensors, cfg.train.seed, &ctx.device)?

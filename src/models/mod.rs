@@ -8,6 +8,7 @@
 pub mod gpt2;
 pub mod layers;
 pub mod params;
+pub mod pretrained;
 pub mod roberta;
 pub mod structure;
 pub mod swin;
