@@ -328,6 +328,9 @@ pub struct SearchSection {
     pub max_epochs: Option<usize>,
     /// false: observe masks only (Early-Bird); true: apply the current mask while searching.
     pub apply: bool,
+    /// Also draw masks every this many optimiser steps inside an epoch (0: once per epoch).
+    /// Fine-tuning runs only a few epochs, so EarlyBERT-style tickets need masks within one.
+    pub every_steps: usize,
 }
 
 impl Default for SearchSection {
@@ -339,6 +342,7 @@ impl Default for SearchSection {
             distance: "hamming".into(),
             max_epochs: None,
             apply: false,
+            every_steps: 0,
         }
     }
 }

@@ -199,3 +199,52 @@ fn a_search_that_never_converges_says_so() {
         }
     )));
 }
+
+/// `search.every_steps`: masks inside an epoch; a ticket drawn mid-epoch ends the search there and
+/// the dense baseline trains the rest of that epoch, so it still sees every step of every epoch.
+#[test]
+fn masks_every_few_steps_can_draw_a_ticket_inside_an_epoch() {
+    let cfg = tiny(
+        "vit",
+        &[
+            "search.every_steps=2",
+            "search.window=3",
+            "search.epsilon=1.0", // any distance passes: the ticket comes with the first full window
+            "retrain.random_control=false",
+        ],
+    );
+    let data = ebt::data::load(&cfg.data, cfg.train.seed).unwrap();
+    let steps = data.train.len().div_ceil(cfg.train.batch_size);
+    assert!(
+        steps > 2,
+        "the tiny set must need more than 2 steps per epoch ({steps})"
+    );
+    let (events, code, _dir) = run(cfg);
+    assert_eq!(code, 0);
+    let snapshots = events
+        .iter()
+        .filter(|e| matches!(e, TrainerEvent::Masks(_)))
+        .count();
+    // A window of 3 masks: after step 2 and at the end of epoch 1, then after step 2 of epoch 2,
+    // where the ticket is drawn.
+    assert_eq!(snapshots, 3);
+    assert!(events.iter().any(|e| matches!(
+        e,
+        TrainerEvent::TicketConfirmed {
+            epoch: 2,
+            index: 2,
+            ..
+        }
+    )));
+    let rows = |k: RunKind| -> Vec<usize> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                TrainerEvent::Epoch(m) if m.run == k => Some(m.epoch),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(rows(RunKind::Search), vec![1, 2]);
+    assert_eq!(rows(RunKind::Baseline), vec![2, 3, 4]);
+}

@@ -27,7 +27,7 @@ use crate::prune::distance::DistanceKind;
 use crate::prune::tracker::SearchTracker;
 use crate::report::{self, Summary};
 use crate::run_dir::{write_atomic, RunDir};
-use crate::train::{evaluate, median, train_epoch, AdamW, Schedule, StepControl};
+use crate::train::{evaluate, median, train_epoch, AdamW, EpochStats, Schedule, StepControl};
 
 /// Batch size used for evaluation (no graph, so larger is fine).
 const EVAL_BATCH: usize = 256;
@@ -96,6 +96,19 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// Trains `t` for one epoch (`epoch` is 1-based within its run), evaluates, records.
     fn epoch(&mut self, t: &mut Trainee, run: RunKind, epoch: usize) -> Result<(), EbtError> {
+        let stats = self.train_part(t, run, epoch, 0..usize::MAX)?;
+        self.finish_epoch(t, run, epoch, stats)
+    }
+
+    /// Trains `t` on the batches `batches` of epoch `epoch` (its whole shuffled order is fixed by
+    /// the seed and the epoch, so an epoch may be trained in several parts).
+    fn train_part(
+        &mut self,
+        t: &mut Trainee,
+        run: RunKind,
+        epoch: usize,
+        batches: std::ops::Range<usize>,
+    ) -> Result<EpochStats, EbtError> {
         let start = Instant::now();
         let seed = self
             .cfg
@@ -105,7 +118,7 @@ impl Ctx<'_> {
             .wrapping_add(epoch as u64);
         let batch = self.cfg.train.batch_size;
         let mut err: Option<EbtError> = None;
-        let stats = {
+        let mut stats = {
             let Trainee {
                 train_model,
                 opt,
@@ -140,6 +153,7 @@ impl Ctx<'_> {
                 &self.data.shape,
                 batch,
                 seed,
+                batches,
                 &self.device,
                 &mut hook,
             )?
@@ -147,6 +161,21 @@ impl Ctx<'_> {
         if let Some(e) = err {
             return Err(e);
         }
+        t.seconds += start.elapsed().as_secs_f64();
+        t.step_ms.extend_from_slice(&stats.step_ms);
+        stats.seconds = start.elapsed().as_secs_f64();
+        Ok(stats)
+    }
+
+    /// Evaluates `t` after (all parts of) epoch `epoch` and records the epoch's metrics.
+    fn finish_epoch(
+        &mut self,
+        t: &mut Trainee,
+        run: RunKind,
+        epoch: usize,
+        stats: EpochStats,
+    ) -> Result<(), EbtError> {
+        let start = Instant::now();
         let (eval_loss, eval_acc) = evaluate(
             t.eval_model.as_ref(),
             &self.data.test,
@@ -154,9 +183,8 @@ impl Ctx<'_> {
             EVAL_BATCH,
             &self.device,
         )?;
-        let seconds = start.elapsed().as_secs_f64();
-        t.seconds += seconds;
-        t.step_ms.extend_from_slice(&stats.step_ms);
+        let eval_seconds = start.elapsed().as_secs_f64();
+        t.seconds += eval_seconds;
         t.last_acc = eval_acc;
         self.rec.epoch(EpochMetrics {
             run,
@@ -165,9 +193,22 @@ impl Ctx<'_> {
             eval_loss,
             eval_acc,
             lr: stats.lr,
-            seconds,
+            seconds: stats.seconds + eval_seconds,
         })
     }
+}
+
+/// Ends of the parts an epoch of `steps` batches is trained in: every `every` steps (0: whole).
+fn part_ends(steps: usize, every: usize) -> Vec<usize> {
+    if every == 0 || every >= steps {
+        return vec![steps];
+    }
+    let mut ends: Vec<usize> = (1..)
+        .map(|k| k * every)
+        .take_while(|&e| e < steps)
+        .collect();
+    ends.push(steps);
+    ends
 }
 
 /// The confirmed ticket.
@@ -279,85 +320,114 @@ pub fn run(
     let mut ticket: Option<Ticket> = None;
     let mut search_epochs = 0;
     let mut snapshot_index = 0usize;
-    for epoch in 1..=max_search {
-        ctx.epoch(&mut dense, RunKind::Search, epoch)?;
-        search_epochs = epoch;
-        let t0 = Instant::now();
-        let weights = dense.store.snapshot()?;
-        let masks = maker.masks(&weights)?;
-        let (snap, candidates) = tracker.observe(
-            snapshot_index,
-            epoch,
-            dense.global_step,
-            masks.clone(),
-            maker.layout(),
-            maker.num_layers(),
-        )?;
-        ctx.rec.masks(snap)?;
-        write_distances(&ctx.rec.dir, &tracker, &cfg.search.ratios)?;
-        if cfg.search.apply {
-            // Iterative pruning: the selected ratio's mask is applied from now on.
-            if let Some((_, m)) = masks
-                .iter()
-                .find(|(r, _)| same(*r, ctx.control.selected_ratio))
-            {
-                dense.opt.set_masks(maker.element_masks(m, &weights)?)?;
+    // Masks are drawn at the end of every epoch, and every `search.every_steps` steps inside one.
+    let part_ends = part_ends(steps_per_epoch, cfg.search.every_steps);
+    let mut resume: Option<(usize, usize)> = None;
+    'search: for epoch in 1..=max_search {
+        let mut stats = EpochStats::default();
+        let mut from = 0;
+        for &end in &part_ends {
+            stats.absorb(ctx.train_part(&mut dense, RunKind::Search, epoch, from..end)?);
+            from = end;
+            let epoch_done = end == steps_per_epoch;
+            if epoch_done {
+                ctx.finish_epoch(
+                    &mut dense,
+                    RunKind::Search,
+                    epoch,
+                    std::mem::take(&mut stats),
+                )?;
+                search_epochs = epoch;
             }
-        }
-        mask_seconds += t0.elapsed().as_secs_f64();
-        let index = snapshot_index;
-        snapshot_index += 1;
+            let t0 = Instant::now();
+            let weights = dense.store.snapshot()?;
+            let masks = maker.masks(&weights)?;
+            let (snap, candidates) = tracker.observe(
+                snapshot_index,
+                epoch,
+                dense.global_step,
+                masks.clone(),
+                maker.layout(),
+                maker.num_layers(),
+            )?;
+            ctx.rec.masks(snap)?;
+            write_distances(&ctx.rec.dir, &tracker, &cfg.search.ratios)?;
+            if cfg.search.apply {
+                // Iterative pruning: the selected ratio's mask is applied from now on.
+                if let Some((_, m)) = masks
+                    .iter()
+                    .find(|(r, _)| same(*r, ctx.control.selected_ratio))
+                {
+                    dense.opt.set_masks(maker.element_masks(m, &weights)?)?;
+                }
+            }
+            mask_seconds += t0.elapsed().as_secs_f64();
+            let index = snapshot_index;
+            snapshot_index += 1;
 
-        // Ticket decision.
-        let wanted = if opts.interactive {
-            ctx.control.selected_ratio
-        } else {
-            cfg.ticket.ratio
-        };
-        if let Some(c) = candidates.iter().find(|c| same(c.ratio, wanted)) {
-            let take = if opts.interactive {
-                let mut offer = c.clone();
-                offer.awaiting_answer = true;
-                ctx.rec.emit(TrainerEvent::TicketCandidate(offer));
-                ctx.rec.emit(TrainerEvent::Phase(Phase::TicketOffered));
-                let answer = ctx.control.wait_ticket_answer()?;
-                ctx.rec.emit(TrainerEvent::Phase(Phase::Searching));
-                match answer {
-                    TicketAnswer::Confirm { ratio } => Some(ratio),
-                    TicketAnswer::Reject => None,
+            // Ticket decision.
+            let wanted = if opts.interactive {
+                ctx.control.selected_ratio
+            } else {
+                cfg.ticket.ratio
+            };
+            if let Some(c) = candidates.iter().find(|c| same(c.ratio, wanted)) {
+                let take = if opts.interactive {
+                    let mut offer = c.clone();
+                    offer.awaiting_answer = true;
+                    ctx.rec.emit(TrainerEvent::TicketCandidate(offer));
+                    ctx.rec.emit(TrainerEvent::Phase(Phase::TicketOffered));
+                    let answer = ctx.control.wait_ticket_answer()?;
+                    ctx.rec.emit(TrainerEvent::Phase(Phase::Searching));
+                    match answer {
+                        TicketAnswer::Confirm { ratio } => Some(ratio),
+                        TicketAnswer::Reject => None,
+                    }
+                } else {
+                    ctx.rec.emit(TrainerEvent::TicketCandidate(c.clone()));
+                    Some(c.ratio)
+                };
+                if let Some(ratio) = take {
+                    let mask = masks
+                        .iter()
+                        .find(|(r, _)| same(*r, ratio))
+                        .map(|(_, m)| m.clone())
+                        .ok_or_else(|| {
+                            EbtError::config(format!("ratio {ratio} is not one of search.ratios"))
+                        })?;
+                    let window_distances = candidates
+                        .iter()
+                        .find(|c| same(c.ratio, ratio))
+                        .map(|c| c.window_distances.clone())
+                        .unwrap_or_default();
+                    ticket = Some(Ticket {
+                        ratio,
+                        index,
+                        epoch,
+                        converged: candidates.iter().any(|c| same(c.ratio, ratio)),
+                        mask,
+                        weights,
+                        global_step: dense.global_step,
+                        window_distances,
+                    });
+                    if !epoch_done {
+                        // A ticket inside the epoch: record the partial epoch, then stop searching;
+                        // the dense baseline trains the rest of this epoch.
+                        resume = Some((epoch, end));
+                        ctx.finish_epoch(
+                            &mut dense,
+                            RunKind::Search,
+                            epoch,
+                            std::mem::take(&mut stats),
+                        )?;
+                        search_epochs = epoch;
+                    }
+                    break 'search;
                 }
             } else {
-                ctx.rec.emit(TrainerEvent::TicketCandidate(c.clone()));
-                Some(c.ratio)
-            };
-            if let Some(ratio) = take {
-                let mask = masks
-                    .iter()
-                    .find(|(r, _)| same(*r, ratio))
-                    .map(|(_, m)| m.clone())
-                    .ok_or_else(|| {
-                        EbtError::config(format!("ratio {ratio} is not one of search.ratios"))
-                    })?;
-                let window_distances = candidates
-                    .iter()
-                    .find(|c| same(c.ratio, ratio))
-                    .map(|c| c.window_distances.clone())
-                    .unwrap_or_default();
-                ticket = Some(Ticket {
-                    ratio,
-                    index,
-                    epoch,
-                    converged: candidates.iter().any(|c| same(c.ratio, ratio)),
-                    mask,
-                    weights,
-                    global_step: dense.global_step,
-                    window_distances,
-                });
-                break;
-            }
-        } else {
-            for c in &candidates {
-                ctx.rec.emit(TrainerEvent::TicketCandidate(c.clone()));
+                for c in &candidates {
+                    ctx.rec.emit(TrainerEvent::TicketCandidate(c.clone()));
+                }
             }
         }
     }
@@ -466,6 +536,10 @@ pub fn run(
         }
         b
     } else {
+        if let Some((e, from)) = resume {
+            let stats = ctx.train_part(&mut dense, RunKind::Baseline, e, from..usize::MAX)?;
+            ctx.finish_epoch(&mut dense, RunKind::Baseline, e, stats)?;
+        }
         for e in search_epochs + 1..=epochs {
             ctx.epoch(&mut dense, RunKind::Baseline, e)?;
         }

@@ -30,9 +30,27 @@ pub struct EpochStats {
     pub lr: f64,
     /// True when the callback stopped the epoch early.
     pub stopped: bool,
+    /// Wall time of the part, filled in by the caller.
+    pub seconds: f64,
 }
 
-/// Trains `model` for one pass over `data` in a shuffled order seeded by `shuffle_seed`.
+impl EpochStats {
+    /// Folds the stats of a later part of the same epoch into these.
+    pub fn absorb(&mut self, later: EpochStats) {
+        let (a, b) = (self.step_ms.len() as f64, later.step_ms.len() as f64);
+        if a + b > 0.0 {
+            self.loss = (self.loss * a + later.loss * b) / (a + b);
+        }
+        self.step_ms.extend(later.step_ms);
+        self.lr = later.lr;
+        self.stopped |= later.stopped;
+        self.seconds += later.seconds;
+    }
+}
+
+/// Trains `model` on the batches `batches` (0-based indices into this epoch's order; `0..usize::MAX`
+/// for the whole pass) of `data` in a shuffled order seeded by `shuffle_seed`. The order depends
+/// only on the seed, so an epoch split into ranges sees the same batches as one run whole.
 /// `global_step` counts optimiser steps across epochs (it drives the schedule).
 #[allow(clippy::too_many_arguments)]
 pub fn train_epoch(
@@ -44,6 +62,7 @@ pub fn train_epoch(
     shape: &DataShape,
     batch_size: usize,
     shuffle_seed: u64,
+    batches: std::ops::Range<usize>,
     device: &Device,
     on_step: &mut dyn FnMut(usize, usize, usize) -> Result<StepControl>,
 ) -> Result<EpochStats> {
@@ -52,7 +71,13 @@ pub fn train_epoch(
     let steps = order.len().div_ceil(batch_size);
     let mut stats = EpochStats::default();
     let mut loss_sum = 0.0;
-    for (i, idx) in order.chunks(batch_size).enumerate() {
+    let take = batches.end.saturating_sub(batches.start);
+    for (i, idx) in order
+        .chunks(batch_size)
+        .enumerate()
+        .skip(batches.start)
+        .take(take)
+    {
         let t0 = Instant::now();
         let batch = data.batch(idx, shape, device)?;
         let logits = model.forward(&batch.input, true)?;
