@@ -136,6 +136,15 @@ pub const DATA_SOURCES: [(&str, bool); 8] = [
     ("text-lines", false),
 ];
 
+/// `train.device` as (is CUDA, ordinal); `None` when malformed.
+pub fn parse_device(s: &str) -> Option<(bool, usize)> {
+    match s {
+        "cpu" => Some((false, 0)),
+        "cuda" => Some((true, 0)),
+        _ => s.strip_prefix("cuda:")?.parse().ok().map(|n| (true, n)),
+    }
+}
+
 /// A table column: by header name or by 0-based position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -293,6 +302,8 @@ pub struct TrainSection {
     pub seed: u64,
     /// Worker threads for the numeric kernels (0 = all cores but one).
     pub threads: usize,
+    /// cpu | cuda | cuda:N (GPU N). CUDA needs a build with `--features cuda`.
+    pub device: String,
 }
 
 impl Default for TrainSection {
@@ -307,6 +318,7 @@ impl Default for TrainSection {
             grad_clip: 1.0,
             seed: 42,
             threads: 0,
+            device: "cpu".into(),
         }
     }
 }
@@ -544,6 +556,12 @@ impl ExperimentConfig {
         }
         if t.batch_size == 0 {
             return bad("train.batch_size", "must be at least 1".into());
+        }
+        if parse_device(&t.device).is_none() {
+            return bad(
+                "train.device",
+                format!("{:?} (expected cpu, cuda or cuda:N)", t.device),
+            );
         }
         if !(t.lr > 0.0 && t.lr.is_finite()) {
             return bad("train.lr", format!("{} must be a positive number", t.lr));

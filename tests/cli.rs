@@ -76,3 +76,22 @@ fn missing_data_file_is_one_line_and_exit_2() {
         .unwrap();
     assert_one_line_exit_2(out, "/nonexistent/mnist");
 }
+
+#[test]
+fn cuda_without_cuda_support_is_one_line_and_exit_2() {
+    if cfg!(feature = "cuda") {
+        return; // a CUDA build may have a GPU
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = ebt()
+        .args(["--headless", "--set", "train.device=\"cuda\"", "--out"])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(out, "--features cuda");
+    let out = ebt()
+        .args(["--headless", "--set", "train.device=\"gpu\""])
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(out, "train.device");
+}

@@ -198,6 +198,19 @@ impl Ctx<'_> {
     }
 }
 
+/// The `train.device`; a CUDA request on a build without CUDA is a config error, not a panic.
+fn open_device(name: &str) -> Result<Device, EbtError> {
+    match crate::config::parse_device(name) {
+        Some((true, n)) => Device::new_cuda(n).map_err(|e| {
+            EbtError::config(format!(
+                "train.device: {name}: {e} (CUDA needs `cargo build --release --features cuda` \
+                 with the CUDA toolkit installed)"
+            ))
+        }),
+        _ => Ok(Device::Cpu),
+    }
+}
+
 /// Ends of the parts an epoch of `steps` batches is trained in: every `every` steps (0: whole).
 fn part_ends(steps: usize, every: usize) -> Vec<usize> {
     if every == 0 || every >= steps {
@@ -243,7 +256,7 @@ pub fn run(
             data.name
         )));
     }
-    let device = Device::Cpu;
+    let device = open_device(&cfg.train.device)?;
     let init = model_init(cfg, &data)?;
     let arch = init.arch.clone();
     let steps_per_epoch = data.train.len().div_ceil(cfg.train.batch_size);
