@@ -249,6 +249,8 @@ pub fn run(
     let _ = tx.send(TrainerEvent::Phase(Phase::Loading));
     let dir = RunDir::create(&opts.run_dir)?;
     write_atomic(&dir.config(), cfg.to_toml().as_bytes())?;
+    // The device first: a missing GPU should not wait for a dataset download.
+    let device = open_device(&cfg.train.device)?;
     let data = data::load(&cfg.data, cfg.train.seed)?;
     if data.train.is_empty() || data.test.is_empty() {
         return Err(EbtError::data(format!(
@@ -256,7 +258,6 @@ pub fn run(
             data.name
         )));
     }
-    let device = open_device(&cfg.train.device)?;
     let init = model_init(cfg, &data)?;
     let arch = init.arch.clone();
     let steps_per_epoch = data.train.len().div_ceil(cfg.train.batch_size);
