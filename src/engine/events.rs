@@ -91,6 +91,9 @@ pub struct RunInfo {
     /// `TicketConfirmed`).
     pub retrain_epochs: usize,
     pub steps_per_epoch: usize,
+    /// `retrain.mode = "continue"`: the retrained runs go on from the ticket's epoch (charts draw
+    /// them from there); false for `reinit`, which starts over at epoch 1.
+    pub retrain_continues: bool,
     /// Number of blocks (rows of the sparsity panel).
     pub num_layers: usize,
     pub run_dir: PathBuf,

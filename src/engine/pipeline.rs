@@ -312,6 +312,7 @@ pub fn run(
         max_search_epochs: max_search,
         retrain_epochs: cfg.retrain_epochs(max_search),
         steps_per_epoch,
+        retrain_continues: cfg.retrain.mode == "continue",
         num_layers: arch.structure().num_layers,
         run_dir: dir.root().to_path_buf(),
     }));

@@ -308,6 +308,15 @@ impl App {
         self.ratios.get(self.selected).copied()
     }
 
+    /// Epochs to shift the retrained runs by on the charts: the ticket's epoch when they continue
+    /// from it (`retrain.mode = "continue"`), else 0.
+    pub(crate) fn retrain_offset(&self) -> usize {
+        match (&self.ticket, &self.info) {
+            (TicketState::Confirmed { epoch, .. }, Some(info)) if info.retrain_continues => *epoch,
+            _ => 0,
+        }
+    }
+
     /// Snapshot index to mark on the heatmap of the selected ratio: the confirmed ticket when it
     /// is at this ratio, else the newest snapshot at which the criterion held for it.
     pub(crate) fn ticket_marker(&self) -> Option<usize> {

@@ -30,14 +30,15 @@ const HEADS: usize = 4;
 const NEURONS: usize = 128;
 
 impl DemoRun {
-    /// 12 epochs, ratios 0.1 / 0.3 / 0.5, 4 blocks, ticket at epoch 7, 6 retraining epochs.
+    /// 12 epochs, ratios 0.1 / 0.3 / 0.5, 4 blocks, ticket at epoch 7, 5 retraining epochs (the
+    /// `continue` default: the pruned run ends where the dense one does).
     pub fn standard() -> Self {
         Self {
             epochs: 12,
             ratios: vec![0.1, 0.3, 0.5],
             layers: 4,
             ticket_epoch: 7,
-            retrain_epochs: 6,
+            retrain_epochs: 5,
         }
     }
 
@@ -65,6 +66,7 @@ impl DemoRun {
             max_search_epochs: self.epochs,
             retrain_epochs: self.retrain_epochs,
             steps_per_epoch: STEPS_PER_EPOCH,
+            retrain_continues: true,
             num_layers: self.layers,
             run_dir: PathBuf::from("runs/demo-vit-digits"),
         }
@@ -350,7 +352,7 @@ mod tests {
     #[test]
     fn pipeline_ends_with_done() {
         let ev = DemoRun::standard().pipeline_events();
-        assert_eq!(ev.len(), 2 + 7 * 3 + 4 + 5 * 2 + 3 + 6 * 2 + 1 + 6 * 2 + 3);
+        assert_eq!(ev.len(), 2 + 7 * 3 + 4 + 5 * 2 + 3 + 5 * 2 + 1 + 5 * 2 + 3);
         assert!(matches!(
             ev.last(),
             Some(UiEvent::Trainer(TrainerEvent::Done { .. }))

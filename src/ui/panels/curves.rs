@@ -144,10 +144,16 @@ fn points(
     run: RunKind,
     value: fn(&crate::engine::events::EpochMetrics) -> f64,
 ) -> Vec<(f64, f64)> {
+    // Retrained runs that continue from the ticket are drawn from its epoch on, so they line up
+    // with the dense run at the same total training.
+    let offset = match run {
+        RunKind::Pruned | RunKind::Random => app.retrain_offset(),
+        _ => 0,
+    } as f64;
     app.metrics
         .iter()
         .filter(|m| m.run == run)
-        .map(|m| (m.epoch as f64, value(m)))
+        .map(|m| (offset + m.epoch as f64, value(m)))
         .filter(|p| p.1.is_finite())
         .collect()
 }
