@@ -88,13 +88,17 @@ pub struct DataSection {
     /// digits | langid (embedded); mnist | cifar10 | image-folder (images from files);
     /// imdb | text-csv | text-lines (text from files). See `DATA_SOURCES`.
     pub source: String,
-    /// File or directory of the file-based sources (all but text-lines).
+    /// File or directory of the file-based sources (all but text-lines). cifar10 and imdb also
+    /// take parquet tables (a `.parquet` file, or a directory of them with `train`/`test` in
+    /// their names) or a Hugging Face dataset repo id (`uoft-cs/cifar10`, `stanfordnlp/imdb`),
+    /// fetched through the hub cache; nothing is checked here, since a repo id is not a path.
     pub path: Option<PathBuf>,
     /// text-lines: one file per class, one example per line; the class is named after the file.
     pub paths: Vec<PathBuf>,
     /// A second file or directory, in the format of `path`, holding the test split. Without it,
-    /// a source's own test files are used (mnist t10k-*, cifar10 test_batch.bin, imdb test/),
-    /// else `test_fraction` of the examples is held out.
+    /// a source's own test files are used (mnist t10k-*, cifar10 test_batch.bin, imdb test/,
+    /// parquet tables with `test` in their names), else `test_fraction` of the examples is held
+    /// out.
     pub test_path: Option<PathBuf>,
     /// Fraction of each class held out for evaluation (stratified, seeded).
     pub test_fraction: f64,
@@ -106,12 +110,16 @@ pub struct DataSection {
     pub max_per_class: usize,
     /// text-csv: csv | tsv | jsonl (default: from the file's extension).
     pub format: Option<String>,
-    /// text-csv: the text's column, a header name or a 0-based index (default: "text" with a
-    /// header or in JSONL, 0 without a header).
+    /// text-csv and imdb parquet tables: the text's column, a header name or a 0-based index
+    /// (default: "text" with a header, in JSONL and in parquet; 0 without a header).
     pub text_column: Option<Column>,
-    /// text-csv: the label's column (default: "label", or 1 without a header). Labels may be
-    /// integers (classes sorted by value) or strings (classes sorted by name).
+    /// text-csv, and cifar10/imdb parquet tables: the label's column (default: "label", or 1
+    /// without a header). text-csv labels may be integers (classes sorted by value) or strings
+    /// (classes sorted by name); parquet labels are class indices or the source's class names.
     pub label_column: Option<Column>,
+    /// cifar10 parquet tables: the image's column, a name or a 0-based index (default: "img",
+    /// else "image"), as the hub's copies differ in it.
+    pub image_column: Option<Column>,
     /// text-csv (csv, tsv): whether the first row names the columns.
     pub header: bool,
     /// image-folder: 1 (grey) or 3 (RGB) channels after conversion.
@@ -183,6 +191,7 @@ impl Default for DataSection {
             format: None,
             text_column: None,
             label_column: None,
+            image_column: None,
             header: true,
             channels: 3,
             image_size: 32,
@@ -270,6 +279,12 @@ impl DataSection {
             return bad(
                 "data.resize",
                 format!("{:?} (expected nearest or bilinear)", self.resize),
+            );
+        }
+        if self.image_column.is_some() && src != "cifar10" {
+            return bad(
+                "data.image_column",
+                format!("applies to cifar10 parquet tables, not {src:?}"),
             );
         }
         if self.augment && !matches!(src, "cifar10" | "image-folder") {
@@ -802,6 +817,7 @@ mod tests {
             (&["data.resize=cubic"], "data.resize"),
             (&["data.format=xml"], "data.format"),
             (&["data.augment=true"], "data.augment"),
+            (&["data.image_column=img"], "data.image_column"),
             (&["data.test_path=\"t\""], "data.test_path"),
             (&["data.source=imdb"], "data.source"),
         ] {
@@ -809,6 +825,25 @@ mod tests {
             assert!(e.contains(key), "{o:?}: {e}");
             assert!(!e.contains('\n'), "one line: {e}");
         }
+    }
+
+    #[test]
+    fn hub_repo_ids_are_valid_data_paths() {
+        let c = load(&[
+            "data.source=cifar10",
+            "data.path=\"uoft-cs/cifar10\"",
+            "data.image_column=1",
+        ])
+        .unwrap();
+        assert_eq!(c.data.path.as_deref(), Some(Path::new("uoft-cs/cifar10")));
+        assert_eq!(c.data.image_column, Some(Column::Index(1)));
+        let c = load(&[
+            "model.arch=gpt2",
+            "data.source=imdb",
+            "data.path=\"stanfordnlp/imdb\"",
+        ])
+        .unwrap();
+        assert_eq!(c.data.path.as_deref(), Some(Path::new("stanfordnlp/imdb")));
     }
 
     #[test]

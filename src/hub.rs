@@ -100,25 +100,15 @@ impl Source {
         if path.is_dir() {
             return Ok(Source::Dir(path.to_path_buf()));
         }
-        let looks_like_path = spec.starts_with(['/', '.', '~'])
-            || spec.contains('\\')
-            || spec.matches('/').count() > 1;
         if path.exists() {
             return Err(EbtError::config(format!(
                 "{key}: {spec} is a file; give the directory holding it or a hub repo id"
             )));
         }
-        if looks_like_path {
+        if looks_like_path(spec) {
             return Err(EbtError::config(format!("{key}: no directory {spec}")));
         }
-        let valid = !spec.is_empty()
-            && spec.split('/').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-            });
-        if !valid {
+        if !is_repo_id(spec) {
             return Err(EbtError::config(format!(
                 "{key}: {spec:?} is neither a directory nor a hub repo id (like gpt2 or owner/name)"
             )));
@@ -209,7 +199,10 @@ impl Fetcher {
                     }
                 }
                 if self.env.offline {
-                    return Err(self.missing_error(&["(the file listing)"], None));
+                    return Err(self.missing_error(
+                        &["(the file listing)"],
+                        Some("HF_HUB_OFFLINE is set".into()),
+                    ));
                 }
                 if let Err(reason) = self.check_reachable() {
                     return match self.snapshot_dir() {
@@ -333,15 +326,15 @@ impl Fetcher {
                 } else {
                     format!(" --revision {revision}")
                 };
-                let listed = missing
+                // " a b" for named files; nothing for "(the file listing)", which is the whole repo.
+                let listed: String = missing
                     .iter()
                     .filter(|m| !m.starts_with('('))
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                    .map(|m| format!(" {m}"))
+                    .collect();
                 EbtError::config(format!(
                     "{}: {} is not in the Hugging Face cache {} ({why}); missing {files}. \
-                     Pre-download on a machine with network: `huggingface-cli download {id} {listed}{kind_flag}{rev_flag}` \
+                     Pre-download on a machine with network: `huggingface-cli download {id}{listed}{kind_flag}{rev_flag}` \
                      (then copy the cache or set HF_HOME), or point {} at a directory holding the files",
                     self.key,
                     self.source.describe(),
@@ -359,6 +352,24 @@ enum Lookup {
     Absent,
     /// We could not ask (offline, no network); the reason.
     Unavailable(String),
+}
+
+/// Whether `spec` has the form of a hub repo id (`gpt2`, `owner/name`) and not of a path, so a
+/// setting that takes either can tell a missing directory from a repo to look up.
+pub fn is_repo_id(spec: &str) -> bool {
+    !looks_like_path(spec)
+        && !spec.is_empty()
+        && spec.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+}
+
+/// Absolute, relative (`./`, `../`, `~`), Windows-style or more than one `/`: a path.
+fn looks_like_path(spec: &str) -> bool {
+    spec.starts_with(['/', '.', '~']) || spec.contains('\\') || spec.matches('/').count() > 1
 }
 
 fn is_commit(revision: &str) -> bool {
@@ -466,6 +477,10 @@ mod tests {
             .to_string();
         assert_eq!(e, "model.pretrained: no directory ./nope/here");
         assert!(Source::parse("k", "bad id!", None, RepoKind::Model).is_err());
+        assert!(is_repo_id("gpt2") && is_repo_id("uoft-cs/cifar10"));
+        for path in ["/data/cifar", "./cifar", "data/cifar/bin", "cifar10/", ""] {
+            assert!(!is_repo_id(path), "{path}");
+        }
     }
 
     #[test]

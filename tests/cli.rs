@@ -95,3 +95,27 @@ fn cuda_without_cuda_support_is_one_line_and_exit_2() {
         .unwrap();
     assert_one_line_exit_2(out, "train.device");
 }
+
+#[test]
+fn hub_dataset_missing_offline_is_one_line_and_exit_2() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = ebt()
+        .env("HF_HUB_CACHE", cache.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .args([
+            "--headless",
+            "--set",
+            "data.source=cifar10",
+            "--set",
+            "data.path=\"uoft-cs/cifar10\"",
+            "--out",
+        ])
+        .arg(dir.path().join("run"))
+        .output()
+        .unwrap();
+    assert_one_line_exit_2(
+        out,
+        "huggingface-cli download uoft-cs/cifar10 --repo-type dataset",
+    );
+}

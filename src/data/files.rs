@@ -72,6 +72,45 @@ pub fn extension(p: &Path) -> String {
         .unwrap_or_default()
 }
 
+/// The files of one source: its training pool and its own test files (maybe none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitFiles {
+    pub train: Vec<PathBuf>,
+    pub test: Vec<PathBuf>,
+}
+
+impl SplitFiles {
+    /// `train` and `test`; a source with test files only (a lone `test_batch.bin`, only
+    /// `test-*.parquet`) has them as its pool. `None` when both are empty.
+    pub fn new(train: Vec<PathBuf>, test: Vec<PathBuf>) -> Option<SplitFiles> {
+        match (train.is_empty(), test.is_empty()) {
+            (true, true) => None,
+            (true, false) => Some(SplitFiles {
+                train: test,
+                test: Vec::new(),
+            }),
+            (false, _) => Some(SplitFiles { train, test }),
+        }
+    }
+
+    /// One file that is the whole pool.
+    pub fn pool(path: &Path) -> SplitFiles {
+        SplitFiles {
+            train: vec![path.to_path_buf()],
+            test: Vec::new(),
+        }
+    }
+
+    /// The test files, or the pool when there are none: what a `data.test_path` contributes.
+    pub fn test_or_all(&self) -> &[PathBuf] {
+        if self.test.is_empty() {
+            &self.train
+        } else {
+            &self.test
+        }
+    }
+}
+
 /// `data.path`, which file-based sources need (config validation checks it too; this covers
 /// callers that build a `DataSection` by hand).
 pub fn data_path(section: &DataSection) -> Result<&Path, EbtError> {
@@ -88,33 +127,33 @@ pub fn normalise_pixel(v: u8) -> f32 {
     v as f32 / 127.5 - 1.0
 }
 
-/// `f` over `paths` on every available core, results in the order of `paths`; the error of the
-/// first failing path (in that order) wins. Loading thousands of small files (reviews, images)
-/// is dominated by per-file work, which splits evenly.
-pub fn par_map<T: Send>(
-    paths: &[PathBuf],
-    f: impl Fn(&Path) -> Result<T, EbtError> + Sync,
+/// `f` over `items` (file paths, encoded images) on every available core, results in the order
+/// of `items`; the error of the first failing item (in that order) wins. Loading thousands of
+/// small files or images is dominated by per-item work, which splits evenly.
+pub fn par_map<I: Sync, T: Send>(
+    items: &[I],
+    f: impl Fn(&I) -> Result<T, EbtError> + Sync,
 ) -> Result<Vec<T>, EbtError> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
-        .min(paths.len().max(1));
-    let chunk = paths.len().div_ceil(threads).max(1);
+        .min(items.len().max(1));
+    let chunk = items.len().div_ceil(threads).max(1);
     let f = &f;
     let parts: Vec<Result<Vec<T>, EbtError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = paths
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|p| f(p)).collect()))
+            .map(|part| s.spawn(move || part.iter().map(f).collect()))
             .collect();
         handles
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(EbtError::data("a file-reading thread panicked")))
+                    .unwrap_or_else(|_| Err(EbtError::data("a data-reading thread panicked")))
             })
             .collect()
     });
-    let mut out = Vec::with_capacity(paths.len());
+    let mut out = Vec::with_capacity(items.len());
     for part in parts {
         out.extend(part?);
     }

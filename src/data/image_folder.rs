@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use image::imageops::FilterType;
+use image::DynamicImage;
 
 use super::augment::Augment;
 use super::batch::{Examples, Features};
@@ -128,17 +129,22 @@ fn read_image(path: &Path, section: &DataSection) -> Result<Vec<f32>, EbtError> 
     } else {
         img.resize_exact(s, s, filter)
     };
-    let c = section.channels;
-    let hwc: Vec<u8> = if c == 1 {
+    Ok(to_chw(img, section.channels))
+}
+
+/// A decoded image as `(C, H, W)` pixels in [-1, 1], converted to grey (`channels` = 1) or RGB
+/// (3); shared by every source of encoded images (folders, parquet tables).
+pub(crate) fn to_chw(img: DynamicImage, channels: usize) -> Vec<f32> {
+    let hwc: Vec<u8> = if channels == 1 {
         img.into_luma8().into_raw()
     } else {
         img.into_rgb8().into_raw()
     };
     // (H, W, C) bytes to (C, H, W) floats.
-    let plane = hwc.len() / c;
+    let plane = hwc.len() / channels;
     let mut chw = vec![0f32; hwc.len()];
     for (i, &v) in hwc.iter().enumerate() {
-        chw[(i % c) * plane + i / c] = normalise_pixel(v);
+        chw[(i % channels) * plane + i / channels] = normalise_pixel(v);
     }
-    Ok(chw)
+    chw
 }

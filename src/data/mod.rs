@@ -1,7 +1,7 @@
 //! Datasets: the embedded defaults (UCI digits, lingua language identification), file-based
 //! real sets (MNIST idx, CIFAR-10 binary, an image folder, IMDB `aclImdb`, CSV/TSV/JSONL tables,
-//! one-file-per-class line files), their seeded stratified splits, and batching into model
-//! inputs. Text is byte tokens (`tokens.rs`); images are `(C, H, W)` pixels in [-1, 1].
+//! one-file-per-class line files, and CIFAR-10/IMDB as parquet tables, local or from the
+//! Hugging Face hub), their seeded stratified splits, and batching into model inputs. Text is byte tokens (`tokens.rs`); images are `(C, H, W)` pixels in [-1, 1].
 
 pub mod augment;
 pub mod batch;
@@ -13,6 +13,7 @@ pub mod imdb;
 mod labels;
 pub mod langid;
 pub mod mnist;
+mod parquet;
 pub mod split;
 pub mod text_file;
 pub mod text_lines;
@@ -22,6 +23,7 @@ pub use batch::{Batch, Examples, Features};
 
 use crate::config::{DataSection, DATA_SOURCES};
 use crate::error::EbtError;
+use crate::hub::HubEnv;
 
 /// What the model needs to know about the examples.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,15 +61,22 @@ impl Dataset {
     }
 }
 
-/// Loads `data.source` with a split seeded by `seed`.
+/// Loads `data.source` with a split seeded by `seed`; hub datasets are looked up as the
+/// environment says (`HF_HUB_CACHE`, `HF_HOME`, `HF_HUB_OFFLINE`, `HF_ENDPOINT`).
 pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
+    load_with_hub(section, seed, &HubEnv::from_env())
+}
+
+/// `load` with an explicit hub cache and offline switch, so that tests (and callers that manage
+/// their own cache) need not change the process's environment.
+pub fn load_with_hub(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, EbtError> {
     match section.source.as_str() {
         "digits" => digits::load(section, seed),
         "langid" => langid::load(section, seed),
         "mnist" => mnist::load(section, seed),
-        "cifar10" => cifar::load(section, seed),
+        "cifar10" => cifar::load(section, seed, hub),
         "image-folder" => image_folder::load(section, seed),
-        "imdb" => imdb::load(section, seed),
+        "imdb" => imdb::load(section, seed, hub),
         "text-csv" => text_file::load(section, seed),
         "text-lines" => text_lines::load(section, seed),
         other => {
