@@ -7,14 +7,13 @@ use std::path::{Path, PathBuf};
 
 use super::batch::{Examples, Features};
 use super::files::{self, err, utf8};
-use super::tokens::{encode, text_shape};
-use super::{split, Dataset};
+use super::{split, TextCorpus};
 use crate::config::DataSection;
 use crate::error::EbtError;
 
 const CLASSES: [&str; 2] = ["neg", "pos"];
 
-pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
+pub fn load(section: &DataSection, seed: u64) -> Result<TextCorpus, EbtError> {
     let path = files::data_path(section)?;
     let root = if path.join("train").is_dir() || !path.join("aclImdb").is_dir() {
         path.to_path_buf()
@@ -28,18 +27,15 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
             "no train/ folder (expected the aclImdb directory: train/{pos,neg}/*.txt)",
         ));
     }
-    let pool = read_split(&train_dir, section.max_length)?;
+    let pool = read_split(&train_dir)?;
     let test = match &section.test_path {
-        Some(tp) => Some(read_split(tp, section.max_length)?),
-        None if root.join("test").is_dir() => {
-            Some(read_split(&root.join("test"), section.max_length)?)
-        }
+        Some(tp) => Some(read_split(tp)?),
+        None if root.join("test").is_dir() => Some(read_split(&root.join("test"))?),
         None => None,
     };
     let (train, test) = split::train_test(pool, test, CLASSES.len(), section, seed);
-    Ok(Dataset {
+    Ok(TextCorpus {
         name: "imdb".into(),
-        shape: text_shape(section.max_length),
         class_names: CLASSES.iter().map(|s| s.to_string()).collect(),
         train,
         test,
@@ -47,8 +43,8 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
 }
 
 /// The reviews of `dir/neg` then `dir/pos`, each folder in file-name order.
-fn read_split(dir: &Path, max_length: usize) -> Result<Examples, EbtError> {
-    let mut seqs = Vec::new();
+fn read_split(dir: &Path) -> Result<Examples, EbtError> {
+    let mut texts = Vec::new();
     let mut labels = Vec::new();
     for (c, class) in CLASSES.iter().enumerate() {
         let class_dir = dir.join(class);
@@ -62,19 +58,19 @@ fn read_split(dir: &Path, max_length: usize) -> Result<Examples, EbtError> {
         if reviews.is_empty() {
             return Err(err(&class_dir, "no .txt reviews"));
         }
-        let tokens = files::par_map(&reviews, |p| read_review(p, max_length))?;
-        labels.resize(labels.len() + tokens.len(), c as u32);
-        seqs.extend(tokens);
+        let read = files::par_map(&reviews, read_review)?;
+        labels.resize(labels.len() + read.len(), c as u32);
+        texts.extend(read);
     }
-    Ok(Examples::new(Features::Tokens(seqs), labels))
+    Ok(Examples::new(Features::Texts(texts), labels))
 }
 
-/// One review's tokens. The reviews carry HTML line breaks (`<br />`), which become spaces.
-fn read_review(path: &Path, max_length: usize) -> Result<Vec<u32>, EbtError> {
+/// One review's text. The reviews carry HTML line breaks (`<br />`), which become spaces.
+fn read_review(path: &Path) -> Result<String, EbtError> {
     let bytes = std::fs::read(path).map_err(|e| err(path, format!("cannot read: {e}")))?;
     let text = utf8(path, &bytes)?.trim();
     if text.is_empty() {
         return Err(err(path, "empty review"));
     }
-    Ok(encode(&text.replace("<br />", " "), max_length))
+    Ok(text.replace("<br />", " "))
 }

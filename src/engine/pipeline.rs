@@ -193,7 +193,7 @@ pub fn run(
     let _ = tx.send(TrainerEvent::Phase(Phase::Loading));
     let dir = RunDir::create(&opts.run_dir)?;
     write_atomic(&dir.config(), cfg.to_toml().as_bytes())?;
-    let data = data::load(&cfg.data, cfg.train.seed)?;
+    let data = data::load(&cfg.data, &cfg.model, &dir, cfg.train.seed)?;
     if data.train.is_empty() || data.test.is_empty() {
         return Err(EbtError::data(format!(
             "{}: the train or test split is empty",
