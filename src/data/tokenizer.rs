@@ -28,8 +28,8 @@ const BPE_SPECIALS: [&str; 4] = ["<pad>", "<s>", "</s>", "<unk>"];
 pub const MIN_BPE_VOCAB: usize = BPE_SPECIALS.len() + 256;
 /// Bumped whenever the trained BPE's recipe changes, so stale cache entries are not reused.
 const BPE_RECIPE: u64 = 1;
-/// Texts per `encode_batch` call: bounds the memory of the `Encoding`s (each keeps its token
-/// strings and offsets) while leaving rayon enough work per call.
+/// Texts per `encode_batch_fast` call (no offsets): bounds the memory of the `Encoding`s (each
+/// keeps its token strings) while leaving rayon enough work per call.
 const ENCODE_CHUNK: usize = 2048;
 
 /// A tokenizer and the ids the models need from it.
@@ -287,7 +287,7 @@ impl TextTokenizer {
         let mut out = Vec::with_capacity(texts.len());
         for chunk in texts.chunks(ENCODE_CHUNK) {
             let inputs: Vec<&str> = chunk.iter().map(String::as_str).collect();
-            let encodings = h.tokenizer.encode_batch(inputs, true).map_err(|e| {
+            let encodings = h.tokenizer.encode_batch_fast(inputs, true).map_err(|e| {
                 EbtError::data(format!(
                     "data.tokenizer: cannot encode: {}",
                     one_line(&e.to_string())
