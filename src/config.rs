@@ -102,8 +102,17 @@ pub struct DataSection {
     pub test_path: Option<PathBuf>,
     /// Fraction of each class held out for evaluation (stratified, seeded).
     pub test_fraction: f64,
-    /// Text: tokens per example after truncation (including the start token).
+    /// Text: tokens per example after truncation, special tokens (`<s>`, `</s>`) included.
     pub max_length: usize,
+    /// Text: how texts become token ids. `auto` = `model.pretrained`'s own `tokenizer.json` when
+    /// that key is set, else `bpe`; `bytes` = UTF-8 bytes (259 ids, no vocabulary file); `bpe` =
+    /// a byte-level BPE of `vocab_size` ids trained on the training split (cached under
+    /// `<run dir>/../.cache/tokenizers/`, so a second run on the same data does not retrain);
+    /// anything else = a `tokenizer.json` file, a directory holding one, or a hub repo id.
+    pub tokenizer: String,
+    /// Text, `tokenizer = "bpe"` (or `auto` without a pretrained model): ids of the trained BPE,
+    /// its four special tokens and 256 bytes included. Small data may stop short of it.
+    pub vocab_size: usize,
     /// langid: languages to tell apart (subset of english, french, german, spanish, italian, portuguese).
     pub languages: Vec<String>,
     /// Cap on examples per class (0 = all); keeps text runs short on 2 cores.
@@ -179,6 +188,8 @@ impl Default for DataSection {
             test_path: None,
             test_fraction: 0.2,
             max_length: 32,
+            tokenizer: "auto".into(),
+            vocab_size: 4096,
             languages: vec![
                 "english".into(),
                 "french".into(),
@@ -256,6 +267,23 @@ impl DataSection {
             return bad(
                 "data.max_length",
                 format!("{} must be at least 2", self.max_length),
+            );
+        }
+        if self.tokenizer.trim().is_empty() {
+            return bad(
+                "data.tokenizer",
+                "is empty (expected auto, bytes, bpe, a tokenizer.json, a directory or a hub repo id)"
+                    .into(),
+            );
+        }
+        if self.vocab_size < crate::data::tokenizer::MIN_BPE_VOCAB {
+            return bad(
+                "data.vocab_size",
+                format!(
+                    "{} is below {} (4 special tokens + 256 bytes)",
+                    self.vocab_size,
+                    crate::data::tokenizer::MIN_BPE_VOCAB
+                ),
             );
         }
         if let Some(f) = &self.format {
@@ -816,6 +844,8 @@ mod tests {
             (&["data.image_size=0"], "data.image_size"),
             (&["data.resize=cubic"], "data.resize"),
             (&["data.format=xml"], "data.format"),
+            (&["data.vocab_size=100"], "data.vocab_size"),
+            (&["data.tokenizer=\"\""], "data.tokenizer"),
             (&["data.augment=true"], "data.augment"),
             (&["data.image_column=img"], "data.image_column"),
             (&["data.test_path=\"t\""], "data.test_path"),

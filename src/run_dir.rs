@@ -69,6 +69,20 @@ impl RunDir {
     pub fn pruned_mask(&self) -> PathBuf {
         self.root.join("pruned_mask.json")
     }
+    /// The tokenizer the run's texts were encoded with (HF `tokenizer.json`; absent for bytes).
+    pub fn tokenizer(&self) -> PathBuf {
+        self.root.join("tokenizer.json")
+    }
+    /// A trained BPE shared by every run beside this one: `<parent>/.cache/tokenizers/<key>.json`
+    /// (`runs/.cache/...` for the default run folders), so reruns on the same data reuse it.
+    pub fn tokenizer_cache(&self, key: &str) -> PathBuf {
+        self.root
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(".cache")
+            .join("tokenizers")
+            .join(format!("{key}.json"))
+    }
     /// Dashboard export folder for the snapshot taken at `epoch`.
     pub fn snapshot(&self, epoch: usize) -> PathBuf {
         self.root.join(format!("snapshot-{epoch}"))

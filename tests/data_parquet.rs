@@ -152,15 +152,27 @@ fn section(source: &str, path: &Path) -> DataSection {
         path: Some(path.to_path_buf()),
         test_fraction: 0.34,
         max_length: 32,
+        tokenizer: "bytes".into(),
         ..DataSection::default()
     }
+}
+
+/// `data::load_with_hub` with a throw-away run directory (bytes and images write nothing there).
+fn load_hub(s: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, ebt::error::EbtError> {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ebt::run_dir::RunDir::create(dir.path()).unwrap();
+    data::load_with_hub(s, &ebt::config::ModelSection::default(), &run, seed, hub)
+}
+
+fn load(s: &DataSection, seed: u64) -> Result<Dataset, ebt::error::EbtError> {
+    load_hub(s, seed, &HubEnv::from_env())
 }
 
 fn pixels(d: &Dataset, train: bool) -> &[f32] {
     let ex = if train { &d.train } else { &d.test };
     match &ex.features {
         Features::Images(px) => px,
-        Features::Tokens(_) => panic!("expected images"),
+        _ => panic!("expected images"),
     }
 }
 
@@ -168,12 +180,12 @@ fn tokens(d: &Dataset, train: bool) -> &[Vec<u32>] {
     let ex = if train { &d.train } else { &d.test };
     match &ex.features {
         Features::Tokens(t) => t,
-        Features::Images(_) => panic!("expected tokens"),
+        _ => panic!("expected tokens"),
     }
 }
 
 fn err(s: &DataSection) -> String {
-    let e = data::load(s, 1).unwrap_err();
+    let e = load(s, 1).unwrap_err();
     let msg = e.to_string();
     assert!(!msg.contains('\n'), "one line: {msg}");
     assert_eq!(e.exit_code(), 2, "{msg}");
@@ -189,7 +201,7 @@ fn scaled(v: u8) -> f32 {
 fn cifar_tables_in_the_hub_layout() {
     let dir = tempfile::tempdir().unwrap();
     cifar_tables(dir.path());
-    let d = data::load(&section("cifar10", dir.path()), 1).unwrap();
+    let d = load(&section("cifar10", dir.path()), 1).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (3, 2));
     assert_eq!(d.train.labels, [3, 7, 0]);
     assert_eq!(d.test.labels, [9, 1]);
@@ -221,12 +233,12 @@ fn cifar_single_table_with_test_path_and_augmentation() {
     let dir = tempfile::tempdir().unwrap();
     let (train, test) = cifar_tables(dir.path());
     // One file is the whole pool, split by test_fraction.
-    let d = data::load(&section("cifar10", &train), 1).unwrap();
+    let d = load(&section("cifar10", &train), 1).unwrap();
     assert_eq!(d.train.len() + d.test.len(), 3);
     let mut s = section("cifar10", &train);
     s.test_path = Some(test);
     s.augment = true;
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert_eq!(
         (d.train.labels.as_slice(), d.test.labels.as_slice()),
         (&[3, 7, 0][..], &[9, 1][..])
@@ -250,13 +262,13 @@ fn plain_binary_image_column_int32_labels_and_overrides() {
     let mut s = section("cifar10", &p);
     s.label_column = Some(Column::Name("y".into()));
     s.test_fraction = 0.5;
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     let mut all = [d.train.labels.clone(), d.test.labels.clone()].concat();
     all.sort();
     assert_eq!(all, [4, 5]);
     // By position: column 1 is the image.
     s.image_column = Some(Column::Index(1));
-    assert!(data::load(&s, 1).is_ok());
+    assert!(load(&s, 1).is_ok());
     s.image_column = Some(Column::Index(0));
     let e = err(&s);
     assert!(
@@ -269,7 +281,7 @@ fn plain_binary_image_column_int32_labels_and_overrides() {
 fn imdb_tables_skip_unlabelled_rows() {
     let dir = tempfile::tempdir().unwrap();
     imdb_tables(dir.path());
-    let d = data::load(&section("imdb", dir.path()), 1).unwrap();
+    let d = load(&section("imdb", dir.path()), 1).unwrap();
     assert_eq!(d.class_names, ["neg", "pos"]);
     assert_eq!(d.train.labels, [0, 1, 0]);
     assert_eq!(d.test.labels, [1, 0]);
@@ -306,16 +318,15 @@ fn hub_repo_ids_read_the_cache_offline() {
     cifar_tables(&fake_cache(cache.path(), "datasets--uoft-cs--cifar10"));
     imdb_tables(&fake_cache(cache.path(), "datasets--stanfordnlp--imdb"));
     let hub = offline(cache.path());
-    let d =
-        data::load_with_hub(&section("cifar10", Path::new("uoft-cs/cifar10")), 1, &hub).unwrap();
+    let d = load_hub(&section("cifar10", Path::new("uoft-cs/cifar10")), 1, &hub).unwrap();
     assert_eq!(
         (d.train.labels.clone(), d.test.labels.clone()),
         (vec![3, 7, 0], vec![9, 1])
     );
     assert_eq!(pixels(&d, true)[9 * 32 + 5], scaled(40));
-    let d = data::load_with_hub(&section("imdb", Path::new("stanfordnlp/imdb")), 1, &hub).unwrap();
+    let d = load_hub(&section("imdb", Path::new("stanfordnlp/imdb")), 1, &hub).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (3, 2));
-    let e = data::load_with_hub(&section("imdb", Path::new("other/imdb")), 1, &hub)
+    let e = load_hub(&section("imdb", Path::new("other/imdb")), 1, &hub)
         .unwrap_err()
         .to_string();
     assert!(

@@ -8,12 +8,20 @@ use ebt::config::{Column, DataSection};
 use ebt::data::tokens::{encode, BOS_ID, PAD_ID, VOCAB_SIZE};
 use ebt::data::{self, DataShape, Dataset, Features};
 
+/// `data::load` with a throw-away run directory (bytes and images write nothing there).
+fn load(s: &DataSection, seed: u64) -> Result<Dataset, ebt::error::EbtError> {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ebt::run_dir::RunDir::create(dir.path()).unwrap();
+    data::load(s, &ebt::config::ModelSection::default(), &run, seed)
+}
+
 fn section(source: &str, path: &Path) -> DataSection {
     DataSection {
         source: source.into(),
         path: Some(path.to_path_buf()),
         test_fraction: 0.25,
         max_length: 16,
+        tokenizer: "bytes".into(),
         ..DataSection::default()
     }
 }
@@ -40,7 +48,7 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
 }
 
 fn err(s: &DataSection) -> String {
-    let e = data::load(s, 1).unwrap_err().to_string();
+    let e = load(s, 1).unwrap_err().to_string();
     assert!(!e.contains('\n'), "one line: {e}");
     e
 }
@@ -60,7 +68,7 @@ fn csv_with_header_quoted_commas_and_string_labels() {
     let mut s = section("text-csv", &p);
     s.text_column = Some(Column::Name("review".into()));
     s.label_column = Some(Column::Name("sentiment".into()));
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert_eq!(d.name, "reviews");
     assert_eq!(d.class_names, ["neg", "pos"]);
     assert_eq!(
@@ -85,7 +93,7 @@ fn csv_with_header_quoted_commas_and_string_labels() {
     // Columns by index work with a header too.
     s.text_column = Some(Column::Index(1));
     s.label_column = Some(Column::Index(2));
-    assert_eq!(examples(&data::load(&s, 1).unwrap()), want);
+    assert_eq!(examples(&load(&s, 1).unwrap()), want);
 }
 
 #[test]
@@ -101,7 +109,7 @@ fn tsv_without_header_integer_labels_and_a_test_file() {
     let mut s = section("text-csv", &train);
     s.header = false;
     s.test_path = Some(test.clone());
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     // Integer classes sort by value: 2 before 10.
     assert_eq!(d.class_names, ["2", "10"]);
     assert_eq!(d.train.labels, [1, 0, 1, 0]);
@@ -134,7 +142,7 @@ fn jsonl_with_string_and_integer_labels() {
         "data.jsonl",
         "{\"text\": \"héllo\", \"label\": 1}\n\n{\"text\": \"bye\", \"label\": 0, \"x\": null}\n{\"text\": \"yo\", \"label\": 1}\n{\"text\": \"no\", \"label\": 0}\n",
     );
-    let d = data::load(&section("text-csv", &p), 1).unwrap();
+    let d = load(&section("text-csv", &p), 1).unwrap();
     assert_eq!(d.class_names, ["0", "1"]);
     assert!(examples(&d).contains(&(encode("héllo", 16), "1".into())));
     let p = write(
@@ -145,7 +153,7 @@ fn jsonl_with_string_and_integer_labels() {
     let mut s = section("text-csv", &p);
     s.text_column = Some(Column::Name("t".into()));
     s.label_column = Some(Column::Name("y".into()));
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert_eq!(d.class_names, ["ham", "spam"]);
     s.text_column = Some(Column::Index(0));
     assert!(err(&s).starts_with("data.text_column: JSONL rows are objects"));
@@ -244,7 +252,7 @@ fn imdb_tree_gives_both_splits() {
     imdb_tree(&dir.path().join("aclImdb"), 3);
     let mut s = section("imdb", dir.path());
     s.max_length = 64;
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert_eq!(d.class_names, ["neg", "pos"]);
     assert_eq!((d.train.len(), d.test.len()), (6, 6));
     assert_eq!(d.train.labels, [0, 0, 0, 1, 1, 1]);
@@ -255,7 +263,7 @@ fn imdb_tree_gives_both_splits() {
     // Without test/, the training reviews are split.
     std::fs::remove_dir_all(dir.path().join("aclImdb/test")).unwrap();
     s.test_fraction = 0.34;
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (4, 2));
 }
 
@@ -287,9 +295,10 @@ fn text_lines_one_class_per_file() {
         paths: vec![pos.clone(), neg.clone()],
         test_fraction: 0.25,
         max_length: 8,
+        tokenizer: "bytes".into(),
         ..DataSection::default()
     };
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert_eq!(d.name, "rt");
     assert_eq!(d.class_names, ["pos", "neg"]);
     assert_eq!(d.train.len() + d.test.len(), 8);
@@ -319,15 +328,16 @@ fn shared_real_sets_when_present() {
             source: "text-lines".into(),
             paths: vec![rt.join("rt-polarity.pos"), rt.join("rt-polarity.neg")],
             max_length: 64,
+            tokenizer: "bytes".into(),
             ..DataSection::default()
         };
-        let d = data::load(&s, 42).unwrap();
+        let d = load(&s, 42).unwrap();
         assert_eq!(d.train.len() + d.test.len(), 10_662);
         assert_eq!(d.test.len(), 2 * 1066);
     }
     let mnist = shared.join("mnist");
     if mnist.is_dir() {
-        let d = data::load(&section("mnist", &mnist), 42).unwrap();
+        let d = load(&section("mnist", &mnist), 42).unwrap();
         assert_eq!(d.train.len() + d.test.len(), 10_000);
         assert_eq!(
             d.shape,

@@ -8,6 +8,13 @@ use std::path::{Path, PathBuf};
 use ebt::config::DataSection;
 use ebt::data::{self, DataShape, Dataset, Features};
 
+/// `data::load` with a throw-away run directory (bytes and images write nothing there).
+fn load(s: &DataSection, seed: u64) -> Result<Dataset, ebt::error::EbtError> {
+    let dir = tempfile::tempdir().unwrap();
+    let run = ebt::run_dir::RunDir::create(dir.path()).unwrap();
+    data::load(s, &ebt::config::ModelSection::default(), &run, seed)
+}
+
 fn section(source: &str, path: &Path) -> DataSection {
     DataSection {
         source: source.into(),
@@ -21,7 +28,7 @@ fn pixels(d: &Dataset, split_train: bool) -> Vec<f32> {
     let ex = if split_train { &d.train } else { &d.test };
     match &ex.features {
         Features::Images(px) => px.clone(),
-        Features::Tokens(_) => panic!("expected images"),
+        _ => panic!("expected images"),
     }
 }
 
@@ -57,7 +64,7 @@ fn mnist_plain_train_and_gzipped_test() {
     let (im, lb) = mnist_pair(20);
     std::fs::write(dir.path().join("t10k-images-idx3-ubyte.gz"), gz(&im)).unwrap();
     std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), gz(&lb)).unwrap();
-    let d = data::load(&section("mnist", dir.path()), 1).unwrap();
+    let d = load(&section("mnist", dir.path()), 1).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (40, 20));
     assert_eq!(
         d.shape,
@@ -83,7 +90,7 @@ fn mnist_single_gzipped_pair_is_split_by_fraction() {
     std::fs::write(&images, gz(&im)).unwrap();
     std::fs::write(dir.path().join("mnist-t10k-labels-idx1-ubyte.gz"), gz(&lb)).unwrap();
     for path in [dir.path(), images.as_path()] {
-        let d = data::load(&section("mnist", path), 1).unwrap();
+        let d = load(&section("mnist", path), 1).unwrap();
         // 4 per class; a quarter of each class held out.
         assert_eq!((d.train.len(), d.test.len()), (30, 10));
         for c in 0..10 {
@@ -99,7 +106,7 @@ fn mnist_errors_name_the_file() {
     let images = dir.path().join("train-images-idx3-ubyte");
     let labels = dir.path().join("train-labels-idx1-ubyte");
     let check = |want: &[&str]| {
-        let e = data::load(&section("mnist", dir.path()), 1)
+        let e = load(&section("mnist", dir.path()), 1)
             .unwrap_err()
             .to_string();
         for w in want {
@@ -137,7 +144,7 @@ fn mnist_errors_name_the_file() {
     check(&["train-labels-idx1-ubyte: bad gzip data"]);
     // Empty directory.
     let empty = tempfile::tempdir().unwrap();
-    let e = data::load(&section("mnist", empty.path()), 1)
+    let e = load(&section("mnist", empty.path()), 1)
         .unwrap_err()
         .to_string();
     assert!(e.contains("no idx images file"), "{e}");
@@ -164,7 +171,7 @@ fn cifar_two_image_batches() {
     test.extend(cifar_record(0, 0, 0, 0));
     std::fs::write(bin.join("test_batch.bin"), &test).unwrap();
     // The folder above cifar-10-batches-bin works too.
-    let d = data::load(&section("cifar10", dir.path()), 1).unwrap();
+    let d = load(&section("cifar10", dir.path()), 1).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (2, 2));
     assert_eq!(d.train.labels, [3, 7]);
     assert_eq!(d.test.labels, [9, 0]);
@@ -198,7 +205,7 @@ fn cifar_augment_changes_training_batches_only() {
     std::fs::write(dir.path().join("test_batch.bin"), &rec).unwrap();
     let mut s = section("cifar10", dir.path());
     s.augment = true;
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert!(d.train.augment.is_some() && d.test.augment.is_none());
     let dev = candle_core::Device::Cpu;
     let idx: Vec<usize> = (0..8).collect();
@@ -231,11 +238,7 @@ fn cifar_augment_changes_training_batches_only() {
 fn cifar_errors_name_the_file_and_record() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("data_batch_1.bin");
-    let e = |path: &Path| {
-        data::load(&section("cifar10", path), 1)
-            .unwrap_err()
-            .to_string()
-    };
+    let e = |path: &Path| load(&section("cifar10", path), 1).unwrap_err().to_string();
     let mut bytes = cifar_record(1, 0, 0, 0);
     bytes.extend(cifar_record(10, 0, 0, 0));
     std::fs::write(&f, &bytes).unwrap();
@@ -287,7 +290,7 @@ fn image_folder_rgb_and_grey_resized() {
     let mut s = section("image-folder", dir.path());
     s.test_fraction = 0.34;
     s.image_size = 2;
-    let d = data::load(&s, 3).unwrap();
+    let d = load(&s, 3).unwrap();
     assert_eq!(d.class_names, ["cat", "dog"]);
     assert_eq!((d.train.len(), d.test.len()), (4, 2));
     assert_eq!(
@@ -308,7 +311,7 @@ fn image_folder_rgb_and_grey_resized() {
     }
     s.channels = 1;
     s.resize = "nearest".into();
-    let d = data::load(&s, 3).unwrap();
+    let d = load(&s, 3).unwrap();
     let px = pixels(&d, true);
     assert_eq!(px.len(), 4 * 4);
     // Grey of pure red is round(0.2126·255)ish, well inside (−1, 0).
@@ -330,7 +333,7 @@ fn image_folder_with_test_folder_and_jpeg() {
     let mut s = section("image-folder", &train);
     s.test_path = Some(test.clone());
     s.image_size = 4;
-    let d = data::load(&s, 1).unwrap();
+    let d = load(&s, 1).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (6, 1));
     assert_eq!(d.test.labels, [1]);
     let px = pixels(&d, false);
@@ -339,7 +342,7 @@ fn image_folder_with_test_folder_and_jpeg() {
     assert!(px[32] > 0.9 && px[0] < -0.9, "{} {}", px[32], px[0]);
     // An unknown class in the test folder.
     std::fs::create_dir_all(test.join("bird")).unwrap();
-    let e = data::load(&s, 1).unwrap_err().to_string();
+    let e = load(&s, 1).unwrap_err().to_string();
     assert!(
         e.contains("bird: class \"bird\" is not among the training classes (cat, dog)"),
         "{e}"
@@ -352,17 +355,17 @@ fn image_folder_errors_name_the_file() {
     let files = image_tree(dir.path());
     let s = section("image-folder", dir.path());
     std::fs::write(&files[1], b"not a png").unwrap();
-    let e = data::load(&s, 1).unwrap_err().to_string();
+    let e = load(&s, 1).unwrap_err().to_string();
     assert!(e.contains("cat/1.png: cannot decode"), "{e}");
     assert!(!e.contains('\n'), "{e}");
     write_png(&files[1], 4, 4, [1, 2, 3]);
     std::fs::remove_dir_all(dir.path().join("dog")).unwrap();
-    let e = data::load(&s, 1).unwrap_err().to_string();
+    let e = load(&s, 1).unwrap_err().to_string();
     assert!(
         e.contains("1 class sub-folder; a classifier needs two"),
         "{e}"
     );
     std::fs::create_dir(dir.path().join("empty")).unwrap();
-    let e = data::load(&s, 1).unwrap_err().to_string();
+    let e = load(&s, 1).unwrap_err().to_string();
     assert!(e.contains("empty: no PNG or JPEG images"), "{e}");
 }

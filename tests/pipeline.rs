@@ -213,7 +213,9 @@ fn masks_every_few_steps_can_draw_a_ticket_inside_an_epoch() {
             "retrain.random_control=false",
         ],
     );
-    let data = ebt::data::load(&cfg.data, cfg.train.seed).unwrap();
+    let scratch = tempfile::tempdir().unwrap();
+    let run_dir = ebt::run_dir::RunDir::create(scratch.path()).unwrap();
+    let data = ebt::data::load(&cfg.data, &cfg.model, &run_dir, cfg.train.seed).unwrap();
     let steps = data.train.len().div_ceil(cfg.train.batch_size);
     assert!(
         steps > 2,

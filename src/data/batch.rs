@@ -12,8 +12,11 @@ use crate::models::ModelInput;
 pub enum Features {
     /// Flat `(N, C*H*W)` pixels, normalised.
     Images(Vec<f32>),
-    /// One token sequence per example (start token first, no padding).
+    /// One token sequence per example (special tokens included, no padding).
     Tokens(Vec<Vec<u32>>),
+    /// Raw texts, as the text loaders return them; `data::load` tokenizes every split once the
+    /// split is made, so a tokenizer can be trained on the training texts alone.
+    Texts(Vec<String>),
 }
 
 /// One split: inputs and labels.
@@ -63,6 +66,7 @@ impl Examples {
                 )
             }
             Features::Tokens(t) => Features::Tokens(idx.iter().map(|&i| t[i].clone()).collect()),
+            Features::Texts(t) => Features::Texts(idx.iter().map(|&i| t[i].clone()).collect()),
         };
         Examples {
             features,
@@ -116,6 +120,9 @@ impl Examples {
                     ids: Tensor::from_vec(ids, (b, t), device)?,
                     mask: Tensor::from_vec(mask, (b, t), device)?,
                 }
+            }
+            (Features::Texts(_), _) => {
+                candle_core::bail!("texts must be tokenized before batching (data::load does it)")
             }
             _ => candle_core::bail!("the data's features do not match its shape"),
         };

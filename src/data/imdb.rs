@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use super::batch::{Examples, Features};
 use super::files::{self, err, utf8};
 use super::parquet::{self, Table};
-use super::tokens::{encode, text_shape};
-use super::{split, Dataset};
+use super::{split, TextCorpus};
 use crate::config::{Column, DataSection};
 use crate::error::EbtError;
 use crate::hub::HubEnv;
@@ -22,7 +21,7 @@ const CLASSES: [&str; 2] = ["neg", "pos"];
 /// The label of the hub copy's unsupervised rows.
 const UNLABELLED: i64 = -1;
 
-pub fn load(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, EbtError> {
+pub fn load(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<TextCorpus, EbtError> {
     let path = files::data_path(section)?;
     let (pool, test) = match parquet::locate("data.path", path, hub)? {
         Some(tables) => {
@@ -38,14 +37,13 @@ pub fn load(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, E
     let test = match &section.test_path {
         Some(tp) => Some(match parquet::locate("data.test_path", tp, hub)? {
             Some(tables) => read_tables(tables.test_or_all(), section)?,
-            None => read_split(tp, section.max_length)?,
+            None => read_split(tp)?,
         }),
         None => test,
     };
     let (train, test) = split::train_test(pool, test, CLASSES.len(), section, seed);
-    Ok(Dataset {
+    Ok(TextCorpus {
         name: "imdb".into(),
-        shape: text_shape(section.max_length),
         class_names: CLASSES.iter().map(|s| s.to_string()).collect(),
         train,
         test,
@@ -67,9 +65,9 @@ fn read_tree(path: &Path, section: &DataSection) -> Result<(Examples, Option<Exa
             "no train/ folder (expected the aclImdb directory: train/{pos,neg}/*.txt, or parquet tables)",
         ));
     }
-    let pool = read_split(&train_dir, section.max_length)?;
+    let pool = read_split(&train_dir)?;
     let test = if section.test_path.is_none() && root.join("test").is_dir() {
-        Some(read_split(&root.join("test"), section.max_length)?)
+        Some(read_split(&root.join("test"))?)
     } else {
         None
     };
@@ -77,8 +75,8 @@ fn read_tree(path: &Path, section: &DataSection) -> Result<(Examples, Option<Exa
 }
 
 /// The reviews of `dir/neg` then `dir/pos`, each folder in file-name order.
-fn read_split(dir: &Path, max_length: usize) -> Result<Examples, EbtError> {
-    let mut seqs = Vec::new();
+fn read_split(dir: &Path) -> Result<Examples, EbtError> {
+    let mut texts = Vec::new();
     let mut labels = Vec::new();
     for (c, class) in CLASSES.iter().enumerate() {
         let class_dir = dir.join(class);
@@ -92,21 +90,21 @@ fn read_split(dir: &Path, max_length: usize) -> Result<Examples, EbtError> {
         if reviews.is_empty() {
             return Err(err(&class_dir, "no .txt reviews"));
         }
-        let tokens = files::par_map(&reviews, |p| read_review(p, max_length))?;
-        labels.resize(labels.len() + tokens.len(), c as u32);
-        seqs.extend(tokens);
+        let read = files::par_map(&reviews, |p| read_review(p))?;
+        labels.resize(labels.len() + read.len(), c as u32);
+        texts.extend(read);
     }
-    Ok(Examples::new(Features::Tokens(seqs), labels))
+    Ok(Examples::new(Features::Texts(texts), labels))
 }
 
-/// One review's tokens.
-fn read_review(path: &Path, max_length: usize) -> Result<Vec<u32>, EbtError> {
+/// One review's text.
+fn read_review(path: &Path) -> Result<String, EbtError> {
     let bytes = std::fs::read(path).map_err(|e| err(path, format!("cannot read: {e}")))?;
     let text = utf8(path, &bytes)?.trim();
     if text.is_empty() {
         return Err(err(path, "empty review"));
     }
-    Ok(encode(&without_line_breaks(text), max_length))
+    Ok(without_line_breaks(text))
 }
 
 /// The reviews carry HTML line breaks (`<br />`); they become spaces.
@@ -114,14 +112,10 @@ fn without_line_breaks(text: &str) -> String {
     text.replace("<br />", " ")
 }
 
-/// The labelled reviews of the tables `paths`, tokenised as the aclImdb files are.
+/// The labelled reviews of the tables `paths`.
 fn read_tables(paths: &[PathBuf], section: &DataSection) -> Result<Examples, EbtError> {
     let (texts, labels) = labelled_texts(paths, section)?;
-    let tokens = texts
-        .iter()
-        .map(|t| encode(t, section.max_length))
-        .collect();
-    Ok(Examples::new(Features::Tokens(tokens), labels))
+    Ok(Examples::new(Features::Texts(texts), labels))
 }
 
 /// Texts (trimmed, line breaks as spaces) and class indices of every labelled row of `paths`;

@@ -1,10 +1,9 @@
 //! Language identification on real sentences: each `lingua-<language>-language-model` crate carries
-//! 1,000 sentences of its language. Tokens are UTF-8 bytes (`tokens.rs`), with a start token first.
+//! 1,000 sentences of its language, returned as texts (`data::load` tokenizes them).
 
 use super::batch::{Examples, Features};
 use super::split;
-use super::tokens::{encode, text_shape};
-use super::Dataset;
+use super::TextCorpus;
 use crate::config::DataSection;
 use crate::error::EbtError;
 
@@ -32,14 +31,14 @@ fn sentences(language: &str) -> Option<&'static str> {
         .and_then(|f| f.contents_utf8())
 }
 
-pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
+pub fn load(section: &DataSection, seed: u64) -> Result<TextCorpus, EbtError> {
     if section.languages.len() < 2 {
         return Err(EbtError::config(format!(
             "data.languages: need at least two languages, got {:?}",
             section.languages
         )));
     }
-    let mut seqs = Vec::new();
+    let mut texts = Vec::new();
     let mut labels = Vec::new();
     for (c, lang) in section.languages.iter().enumerate() {
         let text = sentences(lang).ok_or_else(|| {
@@ -54,16 +53,15 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
             if line.is_empty() {
                 continue;
             }
-            seqs.push(encode(&line, section.max_length));
+            texts.push(line);
             labels.push(c as u32);
         }
     }
     let n = section.languages.len();
-    let all = Examples::new(Features::Tokens(seqs), labels);
+    let all = Examples::new(Features::Texts(texts), labels);
     let (train, test) = split::train_test(all, None, n, section, seed);
-    Ok(Dataset {
+    Ok(TextCorpus {
         name: "langid".into(),
-        shape: text_shape(section.max_length),
         class_names: section.languages.clone(),
         train,
         test,
@@ -73,23 +71,20 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::tokens::BOS_ID;
 
     #[test]
     fn six_languages_of_real_sentences() {
         let d = load(&DataSection::default(), 3).unwrap();
-        assert_eq!(d.num_classes(), 6);
+        assert_eq!(d.class_names.len(), 6);
         assert!(
             d.train.len() + d.test.len() >= 5900,
             "{}",
             d.train.len() + d.test.len()
         );
-        let Features::Tokens(t) = &d.train.features else {
+        let Features::Texts(t) = &d.train.features else {
             panic!()
         };
-        assert!(t
-            .iter()
-            .all(|s| s[0] == BOS_ID && s.len() <= 32 && s.len() > 1));
+        assert!(t.iter().all(|s| !s.is_empty() && s.trim() == s));
     }
 
     #[test]

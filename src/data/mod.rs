@@ -1,7 +1,10 @@
 //! Datasets: the embedded defaults (UCI digits, lingua language identification), file-based
 //! real sets (MNIST idx, CIFAR-10 binary, an image folder, IMDB `aclImdb`, CSV/TSV/JSONL tables,
 //! one-file-per-class line files, and CIFAR-10/IMDB as parquet tables, local or from the
-//! Hugging Face hub), their seeded stratified splits, and batching into model inputs. Text is byte tokens (`tokens.rs`); images are `(C, H, W)` pixels in [-1, 1].
+//! Hugging Face hub), their seeded stratified splits, and batching into model inputs. Text
+//! loaders return texts; `load` tokenizes every split once the split is made (`tokenizer.rs`:
+//! bytes, a `tokenizer.json`, or a BPE trained on the training split only). Images are
+//! `(C, H, W)` pixels in [-1, 1].
 
 pub mod augment;
 pub mod batch;
@@ -17,13 +20,16 @@ mod parquet;
 pub mod split;
 pub mod text_file;
 pub mod text_lines;
+pub mod tokenizer;
 pub mod tokens;
 
 pub use batch::{Batch, Examples, Features};
 
-use crate::config::{DataSection, DATA_SOURCES};
+use crate::config::{DataSection, ModelSection, DATA_SOURCES};
 use crate::error::EbtError;
 use crate::hub::HubEnv;
+use crate::run_dir::{write_atomic, RunDir};
+use tokenizer::Origin;
 
 /// What the model needs to know about the examples.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,30 +67,96 @@ impl Dataset {
     }
 }
 
-/// Loads `data.source` with a split seeded by `seed`; hub datasets are looked up as the
-/// environment says (`HF_HUB_CACHE`, `HF_HOME`, `HF_HUB_OFFLINE`, `HF_ENDPOINT`).
-pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
-    load_with_hub(section, seed, &HubEnv::from_env())
+/// Labelled texts split into train and test, before tokenization (what text loaders return).
+#[derive(Clone, Debug)]
+pub struct TextCorpus {
+    pub name: String,
+    pub class_names: Vec<String>,
+    /// `Features::Texts`.
+    pub train: Examples,
+    /// `Features::Texts`.
+    pub test: Examples,
+}
+
+/// Loads `data.source` with a split seeded by `seed`. Text is then tokenized with the tokenizer
+/// `data.tokenizer` names (`model.pretrained` matters for `auto`); a tokenizer other than bytes
+/// is written to the run directory, and a trained BPE is cached beside it. Hub datasets are looked
+/// up as the environment says (`HF_HUB_CACHE`, `HF_HOME`, `HF_HUB_OFFLINE`, `HF_ENDPOINT`).
+pub fn load(
+    section: &DataSection,
+    model: &ModelSection,
+    run: &RunDir,
+    seed: u64,
+) -> Result<Dataset, EbtError> {
+    load_with_hub(section, model, run, seed, &HubEnv::from_env())
 }
 
 /// `load` with an explicit hub cache and offline switch, so that tests (and callers that manage
 /// their own cache) need not change the process's environment.
-pub fn load_with_hub(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, EbtError> {
-    match section.source.as_str() {
-        "digits" => digits::load(section, seed),
-        "langid" => langid::load(section, seed),
-        "mnist" => mnist::load(section, seed),
-        "cifar10" => cifar::load(section, seed, hub),
-        "image-folder" => image_folder::load(section, seed),
-        "imdb" => imdb::load(section, seed, hub),
-        "text-csv" => text_file::load(section, seed),
-        "text-lines" => text_lines::load(section, seed),
+pub fn load_with_hub(
+    section: &DataSection,
+    model: &ModelSection,
+    run: &RunDir,
+    seed: u64,
+    hub: &HubEnv,
+) -> Result<Dataset, EbtError> {
+    let corpus = match section.source.as_str() {
+        "digits" => return digits::load(section, seed),
+        "mnist" => return mnist::load(section, seed),
+        "cifar10" => return cifar::load(section, seed, hub),
+        "image-folder" => return image_folder::load(section, seed),
+        "langid" => langid::load(section, seed)?,
+        "imdb" => imdb::load(section, seed, hub)?,
+        "text-csv" => text_file::load(section, seed)?,
+        "text-lines" => text_lines::load(section, seed)?,
         other => {
             let names: Vec<&str> = DATA_SOURCES.iter().map(|(n, _)| *n).collect();
-            Err(EbtError::config(format!(
+            return Err(EbtError::config(format!(
                 "data.source: unknown source {other:?} (expected one of {})",
                 names.join(", ")
-            )))
+            )));
         }
+    };
+    tokenize(corpus, section, model, run).map(|(d, _)| d)
+}
+
+/// Tokenizes both splits of `corpus` with the tokenizer of `data.tokenizer`, trained (if it is
+/// a BPE) on the training texts alone; also says where the tokenizer came from.
+pub fn tokenize(
+    corpus: TextCorpus,
+    section: &DataSection,
+    model: &ModelSection,
+    run: &RunDir,
+) -> Result<(Dataset, Origin), EbtError> {
+    let TextCorpus {
+        name,
+        class_names,
+        mut train,
+        mut test,
+    } = corpus;
+    let take =
+        |e: &mut Examples| match std::mem::replace(&mut e.features, Features::Tokens(Vec::new())) {
+            Features::Texts(t) => Ok(t),
+            _ => Err(EbtError::data(format!(
+                "{name}: the loader did not return texts"
+            ))),
+        };
+    let (train_texts, test_texts) = (take(&mut train)?, take(&mut test)?);
+    let resolved = tokenizer::resolve(section, model, run, &train_texts)?;
+    let tok = resolved.tokenizer;
+    if let Some(json) = tok.to_json()? {
+        write_atomic(&run.tokenizer(), json.as_bytes())?;
     }
+    train.features = Features::Tokens(tok.encode(&train_texts, section.max_length)?);
+    test.features = Features::Tokens(tok.encode(&test_texts, section.max_length)?);
+    Ok((
+        Dataset {
+            name,
+            shape: tok.shape(section.max_length),
+            class_names,
+            train,
+            test,
+        },
+        resolved.origin,
+    ))
 }

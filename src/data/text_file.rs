@@ -9,8 +9,7 @@ use std::path::Path;
 use super::batch::{Examples, Features};
 use super::files::{self, err, read_bytes};
 use super::labels::{self, RawLabel};
-use super::tokens::{encode, text_shape};
-use super::{split, Dataset};
+use super::{split, TextCorpus};
 use crate::config::{Column, DataSection};
 use crate::error::EbtError;
 
@@ -44,13 +43,13 @@ impl Format {
     }
 }
 
-/// Tokenised texts and raw labels of one file.
+/// Texts and raw labels of one file.
 struct Rows {
-    tokens: Vec<Vec<u32>>,
+    texts: Vec<String>,
     labels: Vec<RawLabel>,
 }
 
-pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
+pub fn load(section: &DataSection, seed: u64) -> Result<TextCorpus, EbtError> {
     let path = files::data_path(section)?;
     let rows = read_rows(path, section)?;
     let names = labels::class_names(&rows.labels);
@@ -64,26 +63,25 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
         ));
     }
     let pool = Examples::new(
-        Features::Tokens(rows.tokens),
+        Features::Texts(rows.texts),
         labels::indices(path, &rows.labels, &names)?,
     );
     let test = match &section.test_path {
         Some(tp) => {
             let t = read_rows(tp, section)?;
             Some(Examples::new(
-                Features::Tokens(t.tokens),
+                Features::Texts(t.texts),
                 labels::indices(tp, &t.labels, &names)?,
             ))
         }
         None => None,
     };
     let (train, test) = split::train_test(pool, test, names.len(), section, seed);
-    Ok(Dataset {
+    Ok(TextCorpus {
         name: path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "text-csv".into()),
-        shape: text_shape(section.max_length),
         class_names: names,
         train,
         test,
@@ -159,7 +157,6 @@ fn push_row(
     line: usize,
     text: &str,
     label: &str,
-    max_length: usize,
 ) -> Result<(), EbtError> {
     let text = text.trim();
     let label = label.trim();
@@ -169,7 +166,7 @@ fn push_row(
     if label.is_empty() {
         return Err(err(path, format!("line {line}: empty label")));
     }
-    rows.tokens.push(encode(text, max_length));
+    rows.texts.push(text.to_string());
     rows.labels.push(RawLabel {
         line,
         value: label.to_string(),
@@ -199,7 +196,7 @@ fn read_table(
         ))
     };
     let mut rows = Rows {
-        tokens: Vec::new(),
+        texts: Vec::new(),
         labels: Vec::new(),
     };
     let mut rec = csv::ByteRecord::new();
@@ -244,7 +241,7 @@ fn read_table(
         };
         let text = field(ti, "data.text_column")?;
         let label = field(li, "data.label_column")?;
-        push_row(&mut rows, path, line, text, label, section.max_length)?;
+        push_row(&mut rows, path, line, text, label)?;
     }
     Ok(rows)
 }
@@ -260,7 +257,7 @@ fn read_jsonl(path: &Path, bytes: &[u8], section: &DataSection) -> Result<Rows, 
     let text_key = key(text_col, "data.text_column")?;
     let label_key = key(label_col, "data.label_column")?;
     let mut rows = Rows {
-        tokens: Vec::new(),
+        texts: Vec::new(),
         labels: Vec::new(),
     };
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -302,7 +299,7 @@ fn read_jsonl(path: &Path, bytes: &[u8], section: &DataSection) -> Result<Rows, 
                 ))
             }
         };
-        push_row(&mut rows, path, line, text, &label, section.max_length)?;
+        push_row(&mut rows, path, line, text, &label)?;
     }
     Ok(rows)
 }

@@ -7,12 +7,11 @@ use std::path::{Path, PathBuf};
 
 use super::batch::{Examples, Features};
 use super::files::{err, read_bytes, utf8};
-use super::tokens::{encode, text_shape};
-use super::{split, Dataset};
+use super::{split, TextCorpus};
 use crate::config::DataSection;
 use crate::error::EbtError;
 
-pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
+pub fn load(section: &DataSection, seed: u64) -> Result<TextCorpus, EbtError> {
     let paths = &section.paths;
     if paths.len() < 2 {
         return Err(EbtError::config(format!(
@@ -28,41 +27,40 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
             )));
         }
     }
-    let mut seqs = Vec::new();
+    let mut texts = Vec::new();
     let mut labels = Vec::new();
     for (c, path) in paths.iter().enumerate() {
-        let before = seqs.len();
-        read_lines(path, section.max_length, &mut seqs)?;
-        if seqs.len() == before {
+        let before = texts.len();
+        read_lines(path, &mut texts)?;
+        if texts.len() == before {
             return Err(err(path, "no examples (every line is blank)"));
         }
-        labels.resize(seqs.len(), c as u32);
+        labels.resize(texts.len(), c as u32);
     }
-    let pool = Examples::new(Features::Tokens(seqs), labels);
+    let pool = Examples::new(Features::Texts(texts), labels);
     let (train, test) = split::train_test(pool, None, names.len(), section, seed);
     let stems = stems(paths);
-    Ok(Dataset {
+    Ok(TextCorpus {
         name: if stems.iter().all(|s| *s == stems[0]) {
             stems[0].clone()
         } else {
             "text-lines".into()
         },
-        shape: text_shape(section.max_length),
         class_names: names,
         train,
         test,
     })
 }
 
-/// Appends the tokens of every non-blank line of `path`.
-fn read_lines(path: &Path, max_length: usize, out: &mut Vec<Vec<u32>>) -> Result<(), EbtError> {
+/// Appends every non-blank line of `path`, trimmed.
+fn read_lines(path: &Path, out: &mut Vec<String>) -> Result<(), EbtError> {
     let bytes = read_bytes(path)?;
     let text = utf8(path, &bytes)?;
     out.extend(
         text.lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
-            .map(|l| encode(l, max_length)),
+            .map(str::to_string),
     );
     Ok(())
 }

@@ -251,7 +251,7 @@ pub fn run(
     write_atomic(&dir.config(), cfg.to_toml().as_bytes())?;
     // The device first: a missing GPU should not wait for a dataset download.
     let device = open_device(&cfg.train.device)?;
-    let data = data::load(&cfg.data, cfg.train.seed)?;
+    let data = data::load(&cfg.data, &cfg.model, &dir, cfg.train.seed)?;
     if data.train.is_empty() || data.test.is_empty() {
         return Err(EbtError::data(format!(
             "{}: the train or test split is empty",
