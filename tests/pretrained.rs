@@ -461,3 +461,107 @@ fn offline_hub_miss_through_the_binary_is_one_line_and_exit_2() {
     assert!(err.contains("HF_HUB_OFFLINE"), "{err}");
     assert!(started.elapsed().as_secs() < 20);
 }
+
+/// The whole pipeline fine-tuning a tiny GPT-2 checkpoint with its own `tokenizer.json`
+/// (`data.tokenizer = "auto"`): the run reads both, starts a fresh head (and says so), and
+/// finishes with a pruned model.
+#[test]
+fn the_pipeline_fine_tunes_a_checkpoint_with_its_own_tokenizer() {
+    use ebt::config::{DataSection, ExperimentConfig};
+    use ebt::engine::events::{Phase, TrainerEvent};
+    use ebt::models::gpt2::Gpt2Config;
+
+    let tmp = tempfile::tempdir().unwrap();
+    // A byte-level BPE trained by ebt itself, as a checkpoint would ship it.
+    let texts: Vec<String> = [
+        "the cat sat on the mat",
+        "der Hund schläft im Haus",
+        "a quick brown fox jumps",
+        "ein kleines Boot auf dem See",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let bpe = DataSection {
+        tokenizer: "bpe".into(),
+        vocab_size: 300,
+        ..DataSection::default()
+    };
+    let scratch = ebt::run_dir::RunDir::create(&tmp.path().join("scratch")).unwrap();
+    let resolved =
+        ebt::data::tokenizer::resolve(&bpe, &ModelSection::default(), &scratch, &texts).unwrap();
+    let DataShape::Text { vocab_size, .. } = resolved.tokenizer.shape(12) else {
+        panic!("a text tokenizer has a text shape")
+    };
+    let ckpt = tmp.path().join("tiny-gpt2");
+    let arch = ArchConfig::Gpt2(Gpt2Config::tiny(vocab_size, 2));
+    let w = weights_of(&arch, 12);
+    write_checkpoint(
+        &ckpt,
+        &arch,
+        &w,
+        |k| (!k.starts_with("score.")).then(|| k.trim_start_matches("transformer.").to_string()),
+        &[],
+    );
+    std::fs::write(
+        ckpt.join("tokenizer.json"),
+        resolved.tokenizer.to_json().unwrap().unwrap(),
+    )
+    .unwrap();
+
+    let cfg = ExperimentConfig::load(
+        None,
+        &[
+            "model.arch=gpt2".to_string(),
+            format!("model.pretrained=\"{}\"", ckpt.display()),
+            "data.source=langid".into(),
+            "data.languages=[\"english\",\"german\"]".into(),
+            "data.max_length=12".into(),
+            "data.max_per_class=30".into(),
+            "train.epochs=2".into(),
+            "train.batch_size=32".into(),
+            "search.window=2".into(),
+            "search.ratios=[0.25,0.5]".into(),
+            "ticket.ratio=0.5".into(),
+            "retrain.epochs=1".into(),
+            "retrain.random_control=false".into(),
+        ],
+    )
+    .unwrap();
+    let run_dir = tmp.path().join("run");
+    let h = ebt::engine::spawn(
+        cfg,
+        ebt::engine::EngineOptions {
+            interactive: false,
+            run_dir: run_dir.clone(),
+        },
+    );
+    let events: Vec<TrainerEvent> = h.events.iter().collect();
+    let code = h.thread.join().unwrap();
+    let errors: Vec<_> = events
+        .iter()
+        .filter(|e| matches!(e, TrainerEvent::Error(_)))
+        .collect();
+    assert_eq!(code, 0, "{errors:?}");
+    assert!(events
+        .iter()
+        .any(|e| matches!(e, TrainerEvent::Phase(Phase::Finished))));
+    assert!(events.iter().any(|e| matches!(
+        e,
+        TrainerEvent::Warning(w) if w.starts_with("model.pretrained: fresh classification head for 2 classes")
+    )));
+    let started = events.iter().find_map(|e| match e {
+        TrainerEvent::RunStarted(info) => Some(info.params),
+        _ => None,
+    });
+    // Every checkpoint tensor plus the fresh 2-class score head (16 → 2, no bias).
+    let ckpt_params: usize = w
+        .iter()
+        .filter(|(k, _)| !k.starts_with("score."))
+        .map(|(_, t)| t.elem_count())
+        .sum();
+    assert_eq!(started, Some(ckpt_params + 16 * 2));
+    for f in ["tokenizer.json", "pruned.safetensors", "summary.json"] {
+        assert!(run_dir.join(f).exists(), "{f} missing");
+    }
+}
