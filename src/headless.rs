@@ -107,6 +107,7 @@ pub fn print_events(
                 neurons,
             } => writeln!(out, "pruned model: {params} params, {bytes} bytes; heads per block {heads:?}; neurons per block {neurons:?}"),
             TrainerEvent::Comparison(c) => writeln!(out, "\n{}", comparison_table(c)),
+            TrainerEvent::Note(n) => writeln!(out, "note: {n}"),
             TrainerEvent::Warning(w) => writeln!(err, "warning: {w}"),
             TrainerEvent::Error(e) => writeln!(err, "error: {e}"),
             TrainerEvent::Done { run_dir } => {

@@ -11,6 +11,7 @@
 //! timeout, and every failure becomes one line that names the missing files and how to fetch
 //! them (`EbtError::Config`, exit 2).
 
+use std::cell::RefCell;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,6 +23,72 @@ use crate::error::EbtError;
 
 const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Receives one line of download progress.
+type Sink = Box<dyn Fn(String)>;
+
+thread_local! {
+    /// Where download progress goes on this thread (the trainer thread sends it to the user).
+    static PROGRESS: RefCell<Option<Sink>> = const { RefCell::new(None) };
+}
+
+/// Sends this thread's download progress lines to `sink` until the guard is dropped. A download
+/// of a checkpoint takes minutes; the user must see it move.
+pub fn report_progress(sink: impl Fn(String) + 'static) -> ProgressGuard {
+    PROGRESS.with(|p| *p.borrow_mut() = Some(Box::new(sink)));
+    ProgressGuard(())
+}
+
+/// Stops progress reports when dropped.
+pub struct ProgressGuard(());
+
+impl Drop for ProgressGuard {
+    fn drop(&mut self) {
+        PROGRESS.with(|p| *p.borrow_mut() = None);
+    }
+}
+
+fn progress_line(msg: String) {
+    PROGRESS.with(|p| {
+        if let Some(sink) = p.borrow().as_ref() {
+            sink(msg)
+        }
+    });
+}
+
+/// hf-hub's progress callbacks turned into a line every 10% of a file.
+struct Reporter {
+    name: String,
+    total: usize,
+    done: usize,
+    tenth: usize,
+}
+
+impl hf_hub::api::Progress for Reporter {
+    fn init(&mut self, size: usize, filename: &str) {
+        // hf-hub calls `init` once per attempt; announce the file once.
+        if self.total == size && self.name == filename {
+            return;
+        }
+        self.total = size;
+        self.name = filename.to_string();
+        progress_line(format!(
+            "downloading {filename} ({:.1} MB)",
+            size as f64 / 1e6
+        ));
+    }
+    fn update(&mut self, size: usize) {
+        self.done += size;
+        let tenth = (self.done * 10).checked_div(self.total).unwrap_or(0);
+        if tenth > self.tenth && tenth < 10 {
+            self.tenth = tenth;
+            progress_line(format!("downloading {}: {}%", self.name, tenth * 10));
+        }
+    }
+    fn finish(&mut self) {
+        progress_line(format!("downloaded {}", self.name));
+    }
+}
 
 /// Model repositories or dataset repositories (their cache folders and URLs differ).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -246,7 +313,17 @@ impl Fetcher {
             return Ok(Lookup::Unavailable(reason));
         }
         let repo = Repo::with_revision(id, kind.hf(), revision);
-        match self.api()?.repo(repo).download(name) {
+        let reporter = Reporter {
+            name: String::new(),
+            total: 0,
+            done: 0,
+            tenth: 0,
+        };
+        match self
+            .api()?
+            .repo(repo)
+            .download_with_progress(name, reporter)
+        {
             Ok(p) => Ok(Lookup::Found(p)),
             Err(hf_hub::api::sync::ApiError::RequestError(e))
                 if matches!(*e, ureq::Error::Status(404, _)) =>
@@ -454,6 +531,34 @@ mod tests {
             std::fs::write(p, b"x").unwrap();
         }
         sha
+    }
+
+    #[test]
+    fn downloads_report_every_tenth_to_this_threads_sink() {
+        use hf_hub::api::Progress;
+        let lines = std::rc::Rc::new(RefCell::new(Vec::new()));
+        let seen = lines.clone();
+        let guard = report_progress(move |l| seen.borrow_mut().push(l));
+        let mut r = Reporter {
+            name: String::new(),
+            total: 0,
+            done: 0,
+            tenth: 0,
+        };
+        r.init(2_000_000, "model.safetensors");
+        r.init(2_000_000, "model.safetensors"); // hf-hub announces twice
+        for _ in 0..20 {
+            r.update(100_000);
+        }
+        r.finish();
+        drop(guard);
+        progress_line("after the guard".into()); // goes nowhere
+        let lines = lines.borrow();
+        assert_eq!(lines[0], "downloading model.safetensors (2.0 MB)");
+        assert_eq!(lines[1], "downloading model.safetensors: 10%");
+        assert_eq!(lines[9], "downloading model.safetensors: 90%");
+        assert_eq!(lines[10], "downloaded model.safetensors");
+        assert_eq!(lines.len(), 11);
     }
 
     #[test]

@@ -565,3 +565,130 @@ fn the_pipeline_fine_tunes_a_checkpoint_with_its_own_tokenizer() {
         assert!(run_dir.join(f).exists(), "{f} missing");
     }
 }
+
+/// A minimal stand-in for the hub's `resolve` endpoint: answers `GET /<repo>/resolve/main/<file>`
+/// with the headers hf-hub reads (`etag`, `x-repo-commit`, `content-range`) and honours `Range`;
+/// anything else is a 404. Serves until the test process ends.
+fn serve_repo(repo: &'static str, files: Vec<(String, Vec<u8>)>) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut range_start = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(r) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    range_start = r.split('-').next().unwrap().trim().parse().unwrap_or(0);
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("");
+            let prefix = format!("/{repo}/resolve/main/");
+            let file = path
+                .strip_prefix(&prefix)
+                .and_then(|f| files.iter().find(|(n, _)| n == f));
+            let response = match file {
+                Some((name, body)) => {
+                    let part = &body[range_start.min(body.len())..];
+                    let mut head = format!(
+                        "HTTP/1.1 206 Partial Content\r\netag: \"{name}-etag\"\r\n\
+                         x-repo-commit: 0123456789abcdef0123456789abcdef01234567\r\n\
+                         content-range: bytes {range_start}-{}/{}\r\ncontent-length: {}\r\n\
+                         connection: close\r\n\r\n",
+                        body.len().saturating_sub(1),
+                        body.len(),
+                        part.len()
+                    )
+                    .into_bytes();
+                    head.extend_from_slice(part);
+                    head
+                }
+                None => b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// The real download path of hf-hub against a local server: the files land in the cache in the
+/// `huggingface_hub` layout, progress is reported, and a second load works offline from the cache.
+#[test]
+fn a_repo_id_downloads_into_the_cache_then_loads_offline() -> TestResult {
+    // hf-hub's client sends every request through a proxy named in the environment (it does not
+    // read NO_PROXY), which would never reach the local server.
+    let proxied: Vec<String> = [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ]
+    .iter()
+    .filter(|k| std::env::var_os(k).is_some())
+    .map(|k| k.to_string())
+    .collect();
+    if !proxied.is_empty() {
+        eprintln!(
+            "skipped: {proxied:?} set; the local hub stand-in cannot be reached through a proxy"
+        );
+        return Ok(());
+    }
+    let tmp = tempfile::tempdir()?;
+    let arch = ArchConfig::Roberta(RobertaConfig::tiny(VOCAB, 2));
+    let w = weights_of(&arch, 5);
+    let ckpt = tmp.path().join("ckpt");
+    write_checkpoint(&ckpt, &arch, &w, |k| Some(k.to_string()), &[]);
+    let files = ["config.json", "model.safetensors"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(ckpt.join(f)).unwrap()))
+        .collect();
+    let endpoint = serve_repo("org/tiny", files);
+    let cache = tmp.path().join("hub");
+    let m = ModelSection {
+        arch: "roberta".into(),
+        pretrained: Some("org/tiny".into()),
+        ..ModelSection::default()
+    };
+    let online = HubEnv {
+        cache_dir: cache.clone(),
+        endpoint,
+        offline: false,
+    };
+    let lines = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let seen = lines.clone();
+    let guard = ebt::hub::report_progress(move |l| seen.borrow_mut().push(l));
+    let p = load_with_env(&m, &text_shape(8), 2, online)?;
+    drop(guard);
+    assert_loaded(&p, &w, "nothing");
+    let snap = cache.join("models--org--tiny/snapshots/0123456789abcdef0123456789abcdef01234567");
+    assert!(snap.join("model.safetensors").is_file());
+    assert_eq!(
+        std::fs::read_to_string(cache.join("models--org--tiny/refs/main"))?.trim(),
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    let lines = lines.borrow();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("downloading model.safetensors (")),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l == "downloaded config.json"),
+        "{lines:?}"
+    );
+    // Offline now: everything comes from the cache.
+    let p = load_with_env(&m, &text_shape(8), 2, offline(&cache))?;
+    assert_loaded(&p, &w, "nothing");
+    Ok(())
+}

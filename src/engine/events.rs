@@ -219,6 +219,8 @@ pub enum TrainerEvent {
         neurons: Vec<usize>,
     },
     Comparison(Comparison),
+    /// Something the user should know that is not a problem (a download under way).
+    Note(String),
     Warning(String),
     /// The run failed; the message is one line.
     Error(String),

@@ -247,6 +247,10 @@ pub fn run(
 ) -> Result<(), EbtError> {
     let t_total = Instant::now();
     let _ = tx.send(TrainerEvent::Phase(Phase::Loading));
+    let notes = tx.clone();
+    let _downloads = crate::hub::report_progress(move |line| {
+        let _ = notes.send(TrainerEvent::Note(line));
+    });
     let dir = RunDir::create(&opts.run_dir)?;
     write_atomic(&dir.config(), cfg.to_toml().as_bytes())?;
     // The device first: a missing GPU should not wait for a dataset download.

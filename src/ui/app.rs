@@ -757,6 +757,7 @@ impl App {
                 });
             }
             TrainerEvent::Comparison(c) => self.comparison = Some(c),
+            TrainerEvent::Note(n) => self.push_log(Level::Info, n),
             TrainerEvent::Warning(w) => self.push_log(Level::Warn, w),
             TrainerEvent::Error(e) => {
                 self.push_log(Level::Error, e.clone());
