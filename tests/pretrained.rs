@@ -272,6 +272,16 @@ fn swin_checkpoint_with_classifier_names_loads() -> TestResult {
     assert_loaded(&p, &w, "nothing");
     let images = Tensor::zeros((1, 1, 8, 8), DType::F32, &Device::Cpu)?;
     assert_eq!(forward(&p, &ModelInput::Images(images)).dims(), &[1, 3]);
+    // Larger images: the bias tables depend on the window only, so every tensor still fits.
+    let p = load_with_env(
+        &section("swin", dir.path()),
+        &image_shape(16),
+        3,
+        offline(dir.path()),
+    )?;
+    assert_loaded(&p, &w, "nothing");
+    let images = Tensor::zeros((1, 1, 16, 16), DType::F32, &Device::Cpu)?;
+    assert_eq!(forward(&p, &ModelInput::Images(images)).dims(), &[1, 3]);
     Ok(())
 }
 

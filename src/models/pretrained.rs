@@ -323,14 +323,9 @@ fn match_tensors(
             }
             Some(t) => {
                 return Err(EbtError::config(format!(
-                    "{KEY}: {what}: tensor {name} has shape {:?} but the model needs {:?}{}",
+                    "{KEY}: {what}: tensor {name} has shape {:?} but the model needs {:?}",
                     t.dims(),
                     dims,
-                    if arch.is_vision() {
-                        " (Swin's window tables depend on the image size: use the checkpoint's image_size)"
-                    } else {
-                        ""
-                    }
                 )))
             }
             None if is_head(&arch, name) => fresh_head.push(name.clone()),
