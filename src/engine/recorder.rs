@@ -3,7 +3,7 @@
 
 use crossbeam_channel::Sender;
 
-use super::events::{EpochMetrics, MaskSnapshot, TrainerEvent};
+use super::events::{EpochMetrics, LayerKept, MaskSnapshot, TrainerEvent};
 use crate::error::EbtError;
 use crate::run_dir::{write_atomic, RunDir};
 
@@ -75,24 +75,38 @@ pub fn metrics_csv<'a>(rows: impl IntoIterator<Item = &'a EpochMetrics>) -> Stri
 /// `snapshot,epoch,step,ratio,layer,kept_fraction,heads_kept,heads_total,neurons_kept,neurons_total`
 /// (the head/neuron columns are empty for unstructured masks).
 pub fn sparsity_csv(snaps: &[MaskSnapshot]) -> String {
-    let mut s = String::from(
-        "snapshot,epoch,step,ratio,layer,kept_fraction,heads_kept,heads_total,neurons_kept,neurons_total\n",
-    );
-    let opt = |x: Option<(usize, usize)>| match x {
-        Some((k, t)) => (k.to_string(), t.to_string()),
-        None => (String::new(), String::new()),
-    };
+    let mut s = String::from(SPARSITY_HEADER);
     for snap in snaps {
         for r in &snap.ratios {
             for l in &r.layers {
-                let (hk, ht) = opt(l.heads);
-                let (nk, nt) = opt(l.neurons);
-                s.push_str(&format!(
-                    "{},{},{},{},{},{:.6},{hk},{ht},{nk},{nt}\n",
-                    snap.index, snap.epoch, snap.step, r.ratio, l.layer, l.kept_fraction
-                ));
+                push_sparsity_row(&mut s, snap.index, snap.epoch, snap.step, r.ratio, l);
             }
         }
     }
     s
+}
+
+/// Header of `sparsity.csv` (the run directory's and the dashboard export's).
+pub const SPARSITY_HEADER: &str =
+    "snapshot,epoch,step,ratio,layer,kept_fraction,heads_kept,heads_total,neurons_kept,neurons_total\n";
+
+/// One row of `sparsity.csv`: a block of one ratio's mask at one snapshot.
+pub fn push_sparsity_row(
+    out: &mut String,
+    snapshot: usize,
+    epoch: usize,
+    step: usize,
+    ratio: f64,
+    l: &LayerKept,
+) {
+    let opt = |x: Option<(usize, usize)>| match x {
+        Some((k, t)) => (k.to_string(), t.to_string()),
+        None => (String::new(), String::new()),
+    };
+    let (hk, ht) = opt(l.heads);
+    let (nk, nt) = opt(l.neurons);
+    out.push_str(&format!(
+        "{snapshot},{epoch},{step},{ratio},{},{:.6},{hk},{ht},{nk},{nt}\n",
+        l.layer, l.kept_fraction
+    ));
 }

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use crate::engine::recorder::metrics_csv;
+use crate::engine::recorder::{metrics_csv, push_sparsity_row, SPARSITY_HEADER};
 use crate::error::EbtError;
 use crate::run_dir::{write_atomic, RunDir};
 use crate::ui::app::App;
@@ -56,24 +56,13 @@ fn distances_csv(app: &App, ratio: f64, kind: DistanceKind) -> String {
     out
 }
 
+/// The same columns as the run directory's `sparsity.csv`, for the snapshots the dashboard holds.
 fn sparsity_csv(app: &App) -> String {
-    let mut out = String::from(
-        "epoch,ratio,layer,kept_fraction,heads_kept,heads_total,neurons_kept,neurons_total\n",
-    );
-    let pair = |p: Option<(usize, usize)>| match p {
-        Some((k, t)) => (k.to_string(), t.to_string()),
-        None => (String::new(), String::new()),
-    };
+    let mut out = String::from(SPARSITY_HEADER);
     for s in app.snapshots.records() {
         for r in &s.ratios {
             for l in &r.layers {
-                let (hk, ht) = pair(l.heads);
-                let (nk, nt) = pair(l.neurons);
-                let _ = writeln!(
-                    out,
-                    "{},{},{},{:.6},{hk},{ht},{nk},{nt}",
-                    s.epoch, r.ratio, l.layer, l.kept_fraction
-                );
+                push_sparsity_row(&mut out, s.index, s.epoch, s.step, r.ratio, l);
             }
         }
     }
@@ -139,7 +128,9 @@ mod tests {
         let sparsity = read("sparsity.csv");
         let sparsity: Vec<&str> = sparsity.lines().collect();
         assert_eq!(sparsity.len(), 1 + 3 * 3 * 4);
-        assert_eq!(sparsity[1], "1,0.1,0,0.900000,4,4,115,128");
+        // The run directory's columns: snapshot, epoch and step first.
+        assert_eq!(format!("{}\n", sparsity[0]), SPARSITY_HEADER);
+        assert_eq!(sparsity[1], "0,1,45,0.1,0,0.900000,4,4,115,128");
         let metrics = read("metrics.csv");
         let metrics: Vec<&str> = metrics.lines().collect();
         assert_eq!(metrics.len(), 4);

@@ -60,6 +60,8 @@ impl RatioRecord {
 pub(crate) struct SnapshotRecord {
     pub index: usize,
     pub epoch: usize,
+    /// Optimiser step of the dense run when the masks were drawn.
+    pub step: usize,
     pub ratios: Vec<RatioRecord>,
 }
 
@@ -116,6 +118,7 @@ impl SnapshotHistory {
         self.records.push_back(SnapshotRecord {
             index: snap.index,
             epoch: snap.epoch,
+            step: snap.step,
             ratios,
         });
         if self.records.len() > MAX_SNAPSHOTS {
