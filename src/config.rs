@@ -133,9 +133,11 @@ pub struct DataSection {
     pub header: bool,
     /// image-folder: 1 (grey) or 3 (RGB) channels after conversion.
     pub channels: usize,
-    /// image-folder: side of the square image given to the model, in pixels.
-    pub image_size: usize,
-    /// image-folder: nearest | bilinear
+    /// Side of the square images the model sees, in pixels. image-folder resizes every file to it
+    /// on load (default 32); mnist, cifar10 and digits keep their native size in memory and
+    /// resample each batch when it is set (224 for a pretrained ViT-B/16 or Swin-T).
+    pub image_size: Option<usize>,
+    /// How images are resized: nearest | bilinear
     pub resize: String,
     /// cifar10, image-folder: random crop (pad 4) + horizontal flip of training batches.
     pub augment: bool,
@@ -205,7 +207,7 @@ impl Default for DataSection {
             image_column: None,
             header: true,
             channels: 3,
-            image_size: 32,
+            image_size: None,
             resize: "bilinear".into(),
             augment: false,
         }
@@ -297,11 +299,8 @@ impl DataSection {
                 format!("{} (expected 1 for grey or 3 for RGB)", self.channels),
             );
         }
-        if !(1..=1024).contains(&self.image_size) {
-            return bad(
-                "data.image_size",
-                format!("{} is not in 1..=1024", self.image_size),
-            );
+        if let Some(side) = self.image_size.filter(|s| !(1..=1024).contains(s)) {
+            return bad("data.image_size", format!("{side} is not in 1..=1024"));
         }
         if !["nearest", "bilinear"].contains(&self.resize.as_str()) {
             return bad(

@@ -192,6 +192,57 @@ fn cifar_two_image_batches() {
     assert!(d.train.augment.is_none());
 }
 
+/// `data.image_size` on a native-size source: the images stay 32×32 in memory and every batch
+/// (augmented or not) reaches the model at the new size; a uniform colour stays that colour.
+#[test]
+fn cifar_batches_are_resized_to_data_image_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut train = cifar_record(3, 255, 0, 0);
+    train.extend(cifar_record(7, 0, 255, 0));
+    std::fs::write(dir.path().join("data_batch_1.bin"), &train).unwrap();
+    std::fs::write(
+        dir.path().join("test_batch.bin"),
+        cifar_record(9, 0, 0, 255),
+    )
+    .unwrap();
+    let mut s = section("cifar10", dir.path());
+    s.image_size = Some(48);
+    s.augment = true;
+    let d = load(&s, 1).unwrap();
+    assert_eq!(
+        d.shape,
+        DataShape::Image {
+            channels: 3,
+            height: 48,
+            width: 48
+        }
+    );
+    assert_eq!(
+        pixels(&d, true).len(),
+        2 * 3072,
+        "stored at the native size"
+    );
+    let dev = candle_core::Device::Cpu;
+    for (ex, idx) in [(&d.train, vec![0, 1]), (&d.test, vec![0])] {
+        let ebt::models::ModelInput::Images(x) = ex.batch(&idx, &d.shape, &dev).unwrap().input
+        else {
+            panic!()
+        };
+        assert_eq!(x.dims(), &[idx.len(), 3, 48, 48]);
+    }
+    let ebt::models::ModelInput::Images(x) = d.test.batch(&[0], &d.shape, &dev).unwrap().input
+    else {
+        panic!()
+    };
+    let v = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    // Blue: R and G planes −1, B plane 1, everywhere.
+    assert!(v[..2 * 2304].iter().all(|p| (p + 1.0).abs() < 1e-6));
+    assert!(v[2 * 2304..].iter().all(|p| (p - 1.0).abs() < 1e-6));
+    // Unset, or equal to the native size: no resampling.
+    s.image_size = Some(32);
+    assert!(load(&s, 1).unwrap().train.resize.is_none());
+}
+
 #[test]
 fn cifar_augment_changes_training_batches_only() {
     let dir = tempfile::tempdir().unwrap();
@@ -289,7 +340,7 @@ fn image_folder_rgb_and_grey_resized() {
     image_tree(dir.path());
     let mut s = section("image-folder", dir.path());
     s.test_fraction = 0.34;
-    s.image_size = 2;
+    s.image_size = Some(2);
     let d = load(&s, 3).unwrap();
     assert_eq!(d.class_names, ["cat", "dog"]);
     assert_eq!((d.train.len(), d.test.len()), (4, 2));
@@ -332,7 +383,7 @@ fn image_folder_with_test_folder_and_jpeg() {
         .unwrap();
     let mut s = section("image-folder", &train);
     s.test_path = Some(test.clone());
-    s.image_size = 4;
+    s.image_size = Some(4);
     let d = load(&s, 1).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (6, 1));
     assert_eq!(d.test.labels, [1]);

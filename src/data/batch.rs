@@ -4,6 +4,7 @@
 use candle_core::{Device, Result, Tensor};
 
 use super::augment::{batch_seed, Augment};
+use super::resize::Resize;
 use super::DataShape;
 use crate::models::ModelInput;
 
@@ -26,6 +27,8 @@ pub struct Examples {
     pub labels: Vec<u32>,
     /// Image augmentation applied to every batch drawn from this split (training splits only).
     pub augment: Option<Augment>,
+    /// Resampling of every batch to the model's image size (images are stored at their own).
+    pub resize: Option<Resize>,
 }
 
 /// One batch on the device.
@@ -42,6 +45,7 @@ impl Examples {
             features,
             labels,
             augment: None,
+            resize: None,
         }
     }
 
@@ -72,6 +76,7 @@ impl Examples {
             features,
             labels,
             augment: self.augment,
+            resize: self.resize,
         }
     }
 
@@ -92,13 +97,18 @@ impl Examples {
                     width,
                 },
             ) => {
-                let per = channels * height * width;
+                // Stored size; `shape` is what the model sees (they differ when resizing).
+                let (h, w) = self.resize.map_or((*height, *width), |r| r.from);
+                let per = channels * h * w;
                 let mut data = Vec::with_capacity(b * per);
                 for &i in idx {
                     data.extend_from_slice(&px[i * per..(i + 1) * per]);
                 }
                 if let Some(a) = &self.augment {
-                    a.apply(&mut data, *channels, *height, *width, batch_seed(idx));
+                    a.apply(&mut data, *channels, h, w, batch_seed(idx));
+                }
+                if let Some(r) = &self.resize {
+                    data = r.apply(&data, *channels);
                 }
                 ModelInput::Images(Tensor::from_vec(
                     data,

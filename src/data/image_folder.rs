@@ -59,8 +59,8 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
             .unwrap_or_else(|| "image-folder".into()),
         shape: DataShape::Image {
             channels: section.channels,
-            height: section.image_size,
-            width: section.image_size,
+            height: side(section),
+            width: side(section),
         },
         class_names: names,
         train,
@@ -110,6 +110,13 @@ fn read_classes(
     Ok(Examples::new(Features::Images(pixels), labels))
 }
 
+/// Side every image is resized to on load (`data.image_size`, default 32).
+fn side(section: &DataSection) -> usize {
+    section.image_size.unwrap_or(DEFAULT_SIDE)
+}
+
+const DEFAULT_SIDE: usize = 32;
+
 /// One image as `(C, S, S)` pixels in [-1, 1].
 fn read_image(path: &Path, section: &DataSection) -> Result<Vec<f32>, EbtError> {
     let img = image::ImageReader::open(path)
@@ -118,7 +125,7 @@ fn read_image(path: &Path, section: &DataSection) -> Result<Vec<f32>, EbtError> 
         .map_err(|e| err(path, format!("cannot read: {e}")))?
         .decode()
         .map_err(|e| err(path, format!("cannot decode: {e}")))?;
-    let s = section.image_size as u32;
+    let s = side(section) as u32;
     let filter = if section.resize == "nearest" {
         FilterType::Nearest
     } else {

@@ -17,6 +17,7 @@ mod labels;
 pub mod langid;
 pub mod mnist;
 mod parquet;
+pub mod resize;
 pub mod split;
 pub mod text_file;
 pub mod text_lines;
@@ -101,9 +102,9 @@ pub fn load_with_hub(
     hub: &HubEnv,
 ) -> Result<Dataset, EbtError> {
     let corpus = match section.source.as_str() {
-        "digits" => return digits::load(section, seed),
-        "mnist" => return mnist::load(section, seed),
-        "cifar10" => return cifar::load(section, seed, hub),
+        "digits" => return resized(digits::load(section, seed)?, section),
+        "mnist" => return resized(mnist::load(section, seed)?, section),
+        "cifar10" => return resized(cifar::load(section, seed, hub)?, section),
         "image-folder" => return image_folder::load(section, seed),
         "langid" => langid::load(section, seed)?,
         "imdb" => imdb::load(section, seed, hub)?,
@@ -118,6 +119,24 @@ pub fn load_with_hub(
         }
     };
     tokenize(corpus, section, model, run).map(|(d, _)| d)
+}
+
+/// The dataset with every batch resampled to `data.image_size` when that is set and differs
+/// from the images' own size (they stay at their size in memory).
+fn resized(mut data: Dataset, section: &DataSection) -> Result<Dataset, EbtError> {
+    let (Some(side), DataShape::Image { height, width, .. }) =
+        (section.image_size, &mut data.shape)
+    else {
+        return Ok(data);
+    };
+    if (*height, *width) == (side, side) {
+        return Ok(data);
+    }
+    let r = resize::Resize::new((*height, *width), side, &section.resize);
+    (*height, *width) = (side, side);
+    data.train.resize = Some(r);
+    data.test.resize = Some(r);
+    Ok(data)
 }
 
 /// Tokenizes both splits of `corpus` with the tokenizer of `data.tokenizer`, trained (if it is
