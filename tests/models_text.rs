@@ -379,6 +379,20 @@ fn conv1d(x: &[f64], w: &Mat, b: &[f64]) -> Vec<f64> {
         .collect()
 }
 
+/// The model's logits equal the reference's (within 1e-4), and the reference is not degenerate.
+fn assert_matches_reference(got: &[f32], expected: &[f64]) {
+    for (g, e) in got.iter().zip(expected) {
+        assert!(
+            (*g as f64 - e).abs() <= 1e-4,
+            "model {got:?} vs reference {expected:?}"
+        );
+    }
+    assert!(
+        expected.iter().any(|e| e.abs() > 1e-2),
+        "degenerate logits {expected:?}"
+    );
+}
+
 fn gelu_new(x: f64) -> f64 {
     0.5 * x * (1.0 + ((2.0 / std::f64::consts::PI).sqrt() * (x + 0.044715 * x.powi(3))).tanh())
 }
@@ -487,17 +501,7 @@ fn gpt2_matches_a_plain_loop_reference() -> Result<()> {
             .forward(&batch(&[ids], 6, 0, &dev)?, false)?
             .to_vec2::<f32>()?;
         assert_eq!(got[0].len(), LABELS);
-        for (g, e) in got[0].iter().zip(&expected) {
-            assert!(
-                (*g as f64 - e).abs() <= 1e-4,
-                "model {:?} vs reference {expected:?}",
-                got[0]
-            );
-        }
-        assert!(
-            expected.iter().any(|e| e.abs() > 1e-2),
-            "degenerate logits {expected:?}"
-        );
+        assert_matches_reference(&got[0], &expected);
     }
     Ok(())
 }
@@ -595,17 +599,7 @@ fn gpt2_checkpoint_with_hf_names_matches_the_reference(
     let got = model
         .forward(&batch(&[ids], 7, 0, &dev)?, false)?
         .to_vec2::<f32>()?;
-    for (g, e) in got[0].iter().zip(&expected) {
-        assert!(
-            (*g as f64 - e).abs() <= 1e-4,
-            "model {:?} vs reference {expected:?}",
-            got[0]
-        );
-    }
-    assert!(
-        expected.iter().any(|e| e.abs() > 1e-2),
-        "degenerate logits {expected:?}"
-    );
+    assert_matches_reference(&got[0], &expected);
     Ok(())
 }
 
@@ -727,17 +721,7 @@ fn roberta_matches_a_plain_loop_reference() -> Result<()> {
         let got = eval_model(&arch, tensors, &dev)?
             .forward(&input, false)?
             .to_vec2::<f32>()?;
-        for (g, e) in got[0].iter().zip(&expected) {
-            assert!(
-                (*g as f64 - e).abs() <= 1e-4,
-                "model {:?} vs reference {expected:?}",
-                got[0]
-            );
-        }
-        assert!(
-            expected.iter().any(|e| e.abs() > 1e-2),
-            "degenerate logits {expected:?}"
-        );
+        assert_matches_reference(&got[0], &expected);
     }
     Ok(())
 }
