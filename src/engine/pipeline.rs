@@ -204,7 +204,7 @@ fn open_device(name: &str) -> Result<Device, EbtError> {
         Some((true, n)) => Device::new_cuda(n).map_err(|e| {
             EbtError::config(format!(
                 "train.device: {name}: {e} (CUDA needs `cargo build --release --features cuda` \
-                 with the CUDA toolkit installed)"
+                 with the CUDA toolkit installed; or run on the CPU: --set train.device=\"cpu\")"
             ))
         }),
         _ => Ok(Device::Cpu),
