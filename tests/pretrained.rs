@@ -560,6 +560,12 @@ fn the_pipeline_fine_tunes_a_checkpoint_with_its_own_tokenizer() {
         e,
         TrainerEvent::Warning(w) if w.starts_with("model.pretrained: fresh classification head for 2 classes")
     )));
+    // The run says which tokenizer it uses: the checkpoint's own.
+    let tokenizer_json = ckpt.join("tokenizer.json").display().to_string();
+    assert!(events.iter().any(|e| matches!(
+        e,
+        TrainerEvent::Note(n) if n.starts_with("tokenizer: ") && n.contains(&tokenizer_json)
+    )));
     let started = events.iter().find_map(|e| match e {
         TrainerEvent::RunStarted(info) => Some(info.params),
         _ => None,

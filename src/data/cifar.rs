@@ -62,6 +62,7 @@ pub fn load(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, E
         class_names: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         train,
         test,
+        tokenizer: None,
     })
 }
 

@@ -30,6 +30,7 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
         class_names: (0..10).map(|d| d.to_string()).collect(),
         train,
         test,
+        tokenizer: None,
     })
 }
 

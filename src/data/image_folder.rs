@@ -65,6 +65,7 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
         class_names: names,
         train,
         test,
+        tokenizer: None,
     })
 }
 

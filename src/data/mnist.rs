@@ -63,6 +63,7 @@ pub fn load(section: &DataSection, seed: u64) -> Result<Dataset, EbtError> {
         class_names: (0..NUM_CLASSES).map(|d| d.to_string()).collect(),
         train,
         test,
+        tokenizer: None,
     })
 }
 

@@ -60,6 +60,8 @@ pub struct Dataset {
     pub class_names: Vec<String>,
     pub train: Examples,
     pub test: Examples,
+    /// Text: which tokenizer the run uses and where it came from, for the user; `None` for images.
+    pub tokenizer: Option<String>,
 }
 
 impl Dataset {
@@ -175,6 +177,7 @@ pub fn tokenize(
             class_names,
             train,
             test,
+            tokenizer: Some(resolved.origin.describe(&tok)),
         },
         resolved.origin,
     ))

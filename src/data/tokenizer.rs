@@ -61,6 +61,27 @@ pub enum Origin {
     Cached(PathBuf),
 }
 
+impl Origin {
+    /// One line for the user: the tokenizer's kind and size, and where it came from.
+    pub fn describe(&self, tok: &TextTokenizer) -> String {
+        let DataShape::Text { vocab_size, .. } = tok.shape(1) else {
+            unreachable!("a text tokenizer has a text shape")
+        };
+        match self {
+            Origin::Bytes => format!("tokenizer: UTF-8 bytes ({vocab_size} ids)"),
+            Origin::File(p) => format!("tokenizer: {} ({vocab_size} ids)", p.display()),
+            Origin::Trained(p) => format!(
+                "tokenizer: byte-level BPE of {vocab_size} ids trained on the training split, cached at {}",
+                p.display()
+            ),
+            Origin::Cached(p) => format!(
+                "tokenizer: byte-level BPE of {vocab_size} ids from the cache {} (same training texts)",
+                p.display()
+            ),
+        }
+    }
+}
+
 /// The tokenizer of a run and where it came from.
 pub struct Resolved {
     pub tokenizer: TextTokenizer,

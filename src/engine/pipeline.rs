@@ -256,6 +256,9 @@ pub fn run(
     // The device first: a missing GPU should not wait for a dataset download.
     let device = open_device(&cfg.train.device)?;
     let data = data::load(&cfg.data, &cfg.model, &dir, cfg.train.seed)?;
+    if let Some(t) = &data.tokenizer {
+        let _ = tx.send(TrainerEvent::Note(t.clone()));
+    }
     if data.train.is_empty() || data.test.is_empty() {
         return Err(EbtError::data(format!(
             "{}: the train or test split is empty",
