@@ -131,6 +131,8 @@ pub struct DataSection {
     pub image_column: Option<Column>,
     /// text-csv (csv, tsv): whether the first row names the columns.
     pub header: bool,
+    /// Branch, tag or commit of a hub dataset named by `path` / `test_path` (default `main`).
+    pub revision: Option<String>,
     /// image-folder: 1 (grey) or 3 (RGB) channels after conversion.
     pub channels: usize,
     /// Side of the square images the model sees, in pixels. image-folder resizes every file to it
@@ -189,6 +191,7 @@ impl Default for DataSection {
             paths: Vec::new(),
             test_path: None,
             test_fraction: 0.2,
+            revision: None,
             max_length: 32,
             tokenizer: "auto".into(),
             vocab_size: 4096,
@@ -312,6 +315,12 @@ impl DataSection {
             return bad(
                 "data.image_column",
                 format!("applies to cifar10 parquet tables, not {src:?}"),
+            );
+        }
+        if self.revision.is_some() && !matches!(src, "cifar10" | "imdb") {
+            return bad(
+                "data.revision",
+                format!("applies to hub datasets (cifar10, imdb), not {src:?}"),
             );
         }
         if self.augment && !matches!(src, "cifar10" | "image-folder") {
@@ -847,6 +856,7 @@ mod tests {
             (&["data.tokenizer=\"\""], "data.tokenizer"),
             (&["data.augment=true"], "data.augment"),
             (&["data.image_column=img"], "data.image_column"),
+            (&["data.revision=v1"], "data.revision"),
             (&["data.test_path=\"t\""], "data.test_path"),
             (&["data.source=imdb"], "data.source"),
         ] {

@@ -326,6 +326,16 @@ fn hub_repo_ids_read_the_cache_offline() {
     assert_eq!(pixels(&d, true)[9 * 32 + 5], scaled(40));
     let d = load_hub(&section("imdb", Path::new("stanfordnlp/imdb")), 1, &hub).unwrap();
     assert_eq!((d.train.len(), d.test.len()), (3, 2));
+    // data.revision: a commit is its own snapshot folder; a branch that was never fetched is a miss.
+    let mut at = section("imdb", Path::new("stanfordnlp/imdb"));
+    at.revision = Some("0123456789abcdef0123456789abcdef01234567".into());
+    assert_eq!(load_hub(&at, 1, &hub).unwrap().train.len(), 3);
+    at.revision = Some("v2".into());
+    let e = load_hub(&at, 1, &hub).unwrap_err().to_string();
+    assert!(
+        e.contains("stanfordnlp/imdb@v2") && e.contains("--revision v2"),
+        "{e}"
+    );
     let e = load_hub(&section("imdb", Path::new("other/imdb")), 1, &hub)
         .unwrap_err()
         .to_string();

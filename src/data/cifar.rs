@@ -38,11 +38,11 @@ const ARCHIVE_DIR: &str = "cifar-10-batches-bin";
 
 pub fn load(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, EbtError> {
     let path = files::data_path(section)?;
-    let files = Files::locate("data.path", path, hub)?;
+    let files = Files::locate("data.path", path, section, hub)?;
     let pool = files.read(&files.split().train, section)?;
     let test = match &section.test_path {
         Some(tp) => {
-            let tp_files = Files::locate("data.test_path", tp, hub)?;
+            let tp_files = Files::locate("data.test_path", tp, section, hub)?;
             Some(tp_files.read(tp_files.split().test_or_all(), section)?)
         }
         None if !files.split().test.is_empty() => Some(files.read(&files.split().test, section)?),
@@ -74,11 +74,18 @@ enum Files {
 
 impl Files {
     /// Parquet tables (a file, a directory or a hub repo at `path`) or else binary batches.
-    fn locate(key: &str, path: &Path, hub: &HubEnv) -> Result<Files, EbtError> {
-        Ok(match parquet::locate(key, path, hub)? {
-            Some(tables) => Files::Parquet(tables),
-            None => Files::Binary(locate_batches(path)?),
-        })
+    fn locate(
+        key: &str,
+        path: &Path,
+        section: &DataSection,
+        hub: &HubEnv,
+    ) -> Result<Files, EbtError> {
+        Ok(
+            match parquet::locate(key, path, section.revision.as_deref(), hub)? {
+                Some(tables) => Files::Parquet(tables),
+                None => Files::Binary(locate_batches(path)?),
+            },
+        )
     }
 
     fn split(&self) -> &SplitFiles {

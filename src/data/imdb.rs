@@ -23,7 +23,7 @@ const UNLABELLED: i64 = -1;
 
 pub fn load(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<TextCorpus, EbtError> {
     let path = files::data_path(section)?;
-    let (pool, test) = match parquet::locate("data.path", path, hub)? {
+    let (pool, test) = match parquet::locate("data.path", path, section.revision.as_deref(), hub)? {
         Some(tables) => {
             let test = if section.test_path.is_none() && !tables.test.is_empty() {
                 Some(read_tables(&tables.test, section)?)
@@ -35,10 +35,12 @@ pub fn load(section: &DataSection, seed: u64, hub: &HubEnv) -> Result<TextCorpus
         None => read_tree(path, section)?,
     };
     let test = match &section.test_path {
-        Some(tp) => Some(match parquet::locate("data.test_path", tp, hub)? {
-            Some(tables) => read_tables(tables.test_or_all(), section)?,
-            None => read_split(tp)?,
-        }),
+        Some(tp) => Some(
+            match parquet::locate("data.test_path", tp, section.revision.as_deref(), hub)? {
+                Some(tables) => read_tables(tables.test_or_all(), section)?,
+                None => read_split(tp)?,
+            },
+        ),
         None => test,
     };
     let (train, test) = split::train_test(pool, test, CLASSES.len(), section, seed);

@@ -30,7 +30,12 @@ const EXTENSION: &str = "parquet";
 /// whose path contains `train` are the pool and `test` the test split; others (`unsupervised`,
 /// `validation`) are ignored. `None` when `path` is none of these, so the caller reads it in
 /// the source's own format (and reports its own errors).
-pub(crate) fn locate(key: &str, path: &Path, hub: &HubEnv) -> Result<Option<SplitFiles>, EbtError> {
+pub(crate) fn locate(
+    key: &str,
+    path: &Path,
+    revision: Option<&str>,
+    hub: &HubEnv,
+) -> Result<Option<SplitFiles>, EbtError> {
     if path.is_file() {
         return Ok((files::extension(path) == EXTENSION).then(|| SplitFiles::pool(path)));
     }
@@ -60,7 +65,7 @@ pub(crate) fn locate(key: &str, path: &Path, hub: &HubEnv) -> Result<Option<Spli
     let Some(spec) = path.to_str().filter(|s| hub::is_repo_id(s)) else {
         return Ok(None);
     };
-    let source = Source::parse(key, spec, None, RepoKind::Dataset)?;
+    let source = Source::parse(key, spec, revision, RepoKind::Dataset)?;
     let describe = source.describe();
     let mut fetcher = Fetcher::new(key, source, hub.clone());
     let names: Vec<String> = fetcher
