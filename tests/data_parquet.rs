@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use ebt::config::{Column, DataSection};
 use ebt::data::tokens::encode;
-use ebt::data::{self, DataShape, Dataset, Features};
+use ebt::data::{DataShape, Dataset, Features};
 use ebt::hub::HubEnv;
 use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
 use parquet::file::properties::WriterProperties;
@@ -157,16 +157,8 @@ fn section(source: &str, path: &Path) -> DataSection {
     }
 }
 
-/// `data::load_with_hub` with a throw-away run directory (bytes and images write nothing there).
-fn load_hub(s: &DataSection, seed: u64, hub: &HubEnv) -> Result<Dataset, ebt::error::EbtError> {
-    let dir = tempfile::tempdir().unwrap();
-    let run = ebt::run_dir::RunDir::create(dir.path()).unwrap();
-    data::load_with_hub(s, &ebt::config::ModelSection::default(), &run, seed, hub)
-}
-
-fn load(s: &DataSection, seed: u64) -> Result<Dataset, ebt::error::EbtError> {
-    load_hub(s, seed, &HubEnv::from_env())
-}
+mod common;
+use common::{load, load_with_hub as load_hub};
 
 fn pixels(d: &Dataset, train: bool) -> &[f32] {
     let ex = if train { &d.train } else { &d.test };

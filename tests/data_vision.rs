@@ -6,14 +6,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use ebt::config::DataSection;
-use ebt::data::{self, DataShape, Dataset, Features};
+use ebt::data::{DataShape, Dataset, Features};
 
-/// `data::load` with a throw-away run directory (bytes and images write nothing there).
-fn load(s: &DataSection, seed: u64) -> Result<Dataset, ebt::error::EbtError> {
-    let dir = tempfile::tempdir().unwrap();
-    let run = ebt::run_dir::RunDir::create(dir.path()).unwrap();
-    data::load(s, &ebt::config::ModelSection::default(), &run, seed)
-}
+mod common;
+use common::load;
 
 fn section(source: &str, path: &Path) -> DataSection {
     DataSection {

@@ -3,7 +3,6 @@
 
 use ebt::config::ExperimentConfig;
 use ebt::engine::events::{Phase, RunKind, TrainerEvent};
-use ebt::engine::{spawn, EngineOptions};
 
 fn tiny(arch: &str, extra: &[&str]) -> ExperimentConfig {
     let mut o: Vec<String> = vec![
@@ -30,17 +29,11 @@ fn tiny(arch: &str, extra: &[&str]) -> ExperimentConfig {
     ExperimentConfig::load(None, &o).unwrap()
 }
 
+mod common;
+
 fn run(cfg: ExperimentConfig) -> (Vec<TrainerEvent>, i32, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let h = spawn(
-        cfg,
-        EngineOptions {
-            interactive: false,
-            run_dir: dir.path().join("run"),
-        },
-    );
-    let events: Vec<TrainerEvent> = h.events.iter().collect();
-    let code = h.thread.join().unwrap();
+    let (events, code) = common::run_headless(cfg, dir.path().join("run"));
     (events, code, dir)
 }
 

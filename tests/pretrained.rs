@@ -17,6 +17,8 @@ use ebt::models::swin::SwinConfig;
 use ebt::models::vit::VitConfig;
 use ebt::models::{ArchConfig, DropoutRng, ModelInput, ParamStore};
 
+mod common;
+
 type TestResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 const VOCAB: usize = 20;
@@ -539,15 +541,7 @@ fn the_pipeline_fine_tunes_a_checkpoint_with_its_own_tokenizer() {
     )
     .unwrap();
     let run_dir = tmp.path().join("run");
-    let h = ebt::engine::spawn(
-        cfg,
-        ebt::engine::EngineOptions {
-            interactive: false,
-            run_dir: run_dir.clone(),
-        },
-    );
-    let events: Vec<TrainerEvent> = h.events.iter().collect();
-    let code = h.thread.join().unwrap();
+    let (events, code) = common::run_headless(cfg, run_dir.clone());
     let errors: Vec<_> = events
         .iter()
         .filter(|e| matches!(e, TrainerEvent::Error(_)))
